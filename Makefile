@@ -1,0 +1,44 @@
+# Entry points for people and CI. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: help setup test unit lint sanity render cluster-up cluster-down clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.installed .collections/ansible_collections/dtr/cache ## Python environment and collection link
+
+$(VENV)/.installed: tests/requirements.txt requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r tests/requirements.txt
+	touch $@
+
+.collections/ansible_collections/dtr/cache:
+	mkdir -p $(@D)
+	ln -sfn ../../.. $@
+
+test: setup unit lint sanity ## Everything CI runs
+
+unit: setup ## Unit tests of modules and filters (real local TLS servers)
+	$(BIN)/pytest tests/unit -q
+
+lint: setup ## ansible-lint, production profile
+	$(BIN)/ansible-lint --profile production
+
+sanity: setup ## ansible-test sanity
+	tests/sanity.sh
+
+cluster-up: ## Start the local single-node Kubernetes (kubeconfig at .cluster/kubeconfig)
+	tests/cluster/up.sh
+
+cluster-down: ## Stop the local Kubernetes and remove everything it added
+	tests/cluster/down.sh
+
+clean: ## Remove the Python environment and build outputs
+	rm -rf $(VENV) .collections .build tests/output

@@ -1,0 +1,352 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) dtr.cache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""TLS and X.509 helpers shared by the dtr.cache modules and filter plugins.
+
+Nothing here depends on AnsibleModule. Functions that parse certificates need the
+``cryptography`` library; callers check ``HAS_CRYPTOGRAPHY`` first and report
+``CRYPTOGRAPHY_IMPORT_ERROR`` (modules through ``missing_required_lib('cryptography')``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import binascii
+import datetime
+import errno
+import hashlib
+import re
+import socket
+import ssl
+import traceback
+
+from urllib.error import URLError
+
+CRYPTOGRAPHY_IMPORT_ERROR = None
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+except ImportError:
+    HAS_CRYPTOGRAPHY = False
+    CRYPTOGRAPHY_IMPORT_ERROR = traceback.format_exc()
+else:
+    HAS_CRYPTOGRAPHY = True
+
+
+PEM_CERTIFICATE_RE = re.compile(
+    r'-----BEGIN CERTIFICATE-----\s*[A-Za-z0-9+/=\s]+?\s*-----END CERTIFICATE-----',
+)
+
+# Failure kinds shared by the modules. Callers branch on them through ``failure_kind``.
+KIND_UNTRUSTED = 'untrusted_certificate'
+KIND_HOSTNAME = 'hostname_mismatch'
+KIND_REFUSED = 'connection_refused'
+KIND_TIMEOUT = 'timeout'
+KIND_TLS = 'tls_error'
+KIND_CONNECTION = 'connection_error'
+
+# OpenSSL X509_V_ERR_* codes seen in ssl.SSLCertVerificationError.verify_code.
+_VERIFY_HOSTNAME_MISMATCH = (62, 64)  # hostname mismatch, IP address mismatch
+_VERIFY_EXPIRED = (9, 10)  # not yet valid, has expired
+
+
+class TLSCheckError(Exception):
+    """A classified failure to connect to, or to trust, a TLS server.
+
+    ``kind`` is one of the ``KIND_*`` constants, ``detail`` the underlying error text,
+    ``retryable`` whether trying again later can help (a server still starting).
+    """
+
+    def __init__(self, kind, detail, retryable=False, verify_code=None):
+        super(TLSCheckError, self).__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.retryable = retryable
+        self.verify_code = verify_code
+
+    @property
+    def expired(self):
+        """True when certificate verification failed on the validity dates."""
+        return self.verify_code in _VERIFY_EXPIRED
+
+
+def _require_cryptography():
+    if not HAS_CRYPTOGRAPHY:
+        raise RuntimeError('the cryptography Python library is required: {0}'.format(CRYPTOGRAPHY_IMPORT_ERROR))
+
+
+def _to_text(data):
+    if isinstance(data, bytes):
+        return data.decode('utf-8', errors='replace')
+    return data
+
+
+def split_pem_certificates(data):
+    """Return the ``CERTIFICATE`` PEM blocks found in ``data`` (text or bytes), in order.
+
+    Text outside the blocks (comments, other PEM types) is dropped. Each block is
+    returned with normalized line endings and a trailing newline.
+    """
+    text = _to_text(data or '')
+    blocks = []
+    for match in PEM_CERTIFICATE_RE.finditer(text):
+        lines = [line.strip() for line in match.group(0).splitlines() if line.strip()]
+        blocks.append('\n'.join(lines) + '\n')
+    return blocks
+
+
+def load_certificate(data):
+    """Parse one certificate given as PEM text/bytes or DER bytes."""
+    _require_cryptography()
+    if isinstance(data, bytes) and not data.lstrip().startswith(b'-----BEGIN'):
+        return x509.load_der_x509_certificate(data)
+    text = _to_text(data)
+    return x509.load_pem_x509_certificate(text.encode('ascii'))
+
+
+def load_certificates(data):
+    """Parse every certificate of a PEM bundle. Raises ValueError naming the bad block."""
+    certificates = []
+    for index, block in enumerate(split_pem_certificates(data)):
+        try:
+            certificates.append(load_certificate(block))
+        except ValueError as exc:
+            raise ValueError('certificate number {0} of the bundle cannot be parsed: {1}'.format(index + 1, exc))
+    return certificates
+
+
+def certificate_pem(certificate):
+    """PEM text of a parsed certificate."""
+    _require_cryptography()
+    return certificate.public_bytes(serialization.Encoding.PEM).decode('ascii')
+
+
+def certificate_der(certificate):
+    """DER bytes of a parsed certificate."""
+    _require_cryptography()
+    return certificate.public_bytes(serialization.Encoding.DER)
+
+
+def format_fingerprint(digest):
+    """Upper-case colon-separated hex, the ``openssl x509 -fingerprint`` form."""
+    hex_digest = binascii.hexlify(digest).decode('ascii').upper()
+    return ':'.join(hex_digest[i:i + 2] for i in range(0, len(hex_digest), 2))
+
+
+def sha256_fingerprint(certificate):
+    """SHA-256 fingerprint of a certificate (parsed, or DER bytes) as ``AB:CD:...``."""
+    der = certificate if isinstance(certificate, bytes) else certificate_der(certificate)
+    return format_fingerprint(hashlib.sha256(der).digest())
+
+
+def normalize_fingerprint(value):
+    """Normalize a user-supplied SHA-256 fingerprint to ``AB:CD:...``.
+
+    Accepts upper or lower case, with or without colons (spaces are ignored too).
+    Raises ValueError when the value is not 32 bytes of hex.
+    """
+    cleaned = re.sub(r'[\s:]', '', _to_text(value or ''))
+    if not re.match(r'^[0-9A-Fa-f]{64}$', cleaned):
+        raise ValueError(
+            '{0!r} is not a SHA-256 fingerprint: expected 64 hexadecimal digits, '
+            'optionally separated by colons'.format(value)
+        )
+    return format_fingerprint(binascii.unhexlify(cleaned))
+
+
+def subject_string(certificate):
+    """Subject as an RFC 4514 string, for example ``CN=DTR CA,O=Example``."""
+    return certificate.subject.rfc4514_string()
+
+
+def issuer_string(certificate):
+    """Issuer as an RFC 4514 string."""
+    return certificate.issuer.rfc4514_string()
+
+
+def subject_alt_names(certificate):
+    """DNS names and IP addresses of the subjectAltName extension, as strings."""
+    _require_cryptography()
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    names = list(extension.value.get_values_for_type(x509.DNSName))
+    names.extend(str(address) for address in extension.value.get_values_for_type(x509.IPAddress))
+    return names
+
+
+def _utc(value):
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc)
+
+
+def not_before_datetime(certificate):
+    """Start of validity as an aware UTC datetime."""
+    value = getattr(certificate, 'not_valid_before_utc', None)
+    return _utc(value if value is not None else certificate.not_valid_before)
+
+
+def not_after_datetime(certificate):
+    """End of validity as an aware UTC datetime."""
+    value = getattr(certificate, 'not_valid_after_utc', None)
+    return _utc(value if value is not None else certificate.not_valid_after)
+
+
+def iso8601(value):
+    """ISO-8601 UTC string such as ``2030-01-31T12:00:00Z``."""
+    return _utc(value).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def not_before(certificate):
+    """Start of validity as an ISO-8601 UTC string."""
+    return iso8601(not_before_datetime(certificate))
+
+
+def not_after(certificate):
+    """End of validity as an ISO-8601 UTC string."""
+    return iso8601(not_after_datetime(certificate))
+
+
+def is_ca(certificate):
+    """True when basicConstraints says CA:TRUE."""
+    _require_cryptography()
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+    except x509.ExtensionNotFound:
+        return False
+    return bool(extension.value.ca)
+
+
+def is_valid_now(certificate, now=None):
+    """True when not_before <= now <= not_after (now defaults to the current UTC time)."""
+    if now is None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+    now = _utc(now)
+    return not_before_datetime(certificate) <= now <= not_after_datetime(certificate)
+
+
+def certificate_info(certificate):
+    """A JSON-friendly summary of one certificate."""
+    return dict(
+        subject=subject_string(certificate),
+        issuer=issuer_string(certificate),
+        sha256_fingerprint=sha256_fingerprint(certificate),
+        not_before=not_before(certificate),
+        not_after=not_after(certificate),
+        sans=subject_alt_names(certificate),
+        is_ca=is_ca(certificate),
+    )
+
+
+def ca_context(cadata):
+    """A client SSLContext that trusts only the CA certificates in ``cadata`` and checks host names."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = True
+    context.verify_mode = ssl.CERT_REQUIRED
+    context.load_verify_locations(cadata=_to_text(cadata))
+    return context
+
+
+def _unwrap(exc):
+    """The innermost useful exception: urllib's URLError wraps the socket/ssl error in ``reason``."""
+    seen = 0
+    while isinstance(exc, URLError) and isinstance(getattr(exc, 'reason', None), BaseException) and seen < 5:
+        exc = exc.reason
+        seen += 1
+    return exc
+
+
+def classify_connection_error(exc):
+    """Classify an exception raised while connecting to a TLS server.
+
+    Works for errors from ``ansible.module_utils.urls.open_url`` (``URLError`` wrapping
+    the cause, or the raw ``OSError``) and from direct ``ssl``/``socket`` use.
+    Returns a ``TLSCheckError``, or None when ``exc`` is not a connection/TLS error
+    (an HTTP error status, for example).
+    """
+    inner = _unwrap(exc)
+    if isinstance(inner, ssl.SSLCertVerificationError):
+        code = getattr(inner, 'verify_code', None)
+        message = getattr(inner, 'verify_message', None) or str(inner)
+        if code in _VERIFY_HOSTNAME_MISMATCH:
+            return TLSCheckError(KIND_HOSTNAME, message, verify_code=code)
+        return TLSCheckError(KIND_UNTRUSTED, message, verify_code=code)
+    if isinstance(inner, (socket.timeout, TimeoutError)):
+        return TLSCheckError(KIND_TIMEOUT, str(inner) or 'timed out', retryable=True)
+    if isinstance(inner, ConnectionRefusedError):
+        return TLSCheckError(KIND_REFUSED, str(inner), retryable=True)
+    if isinstance(inner, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError, ssl.SSLEOFError, ssl.SSLZeroReturnError)):
+        return TLSCheckError(KIND_CONNECTION, 'the connection was closed by the server: {0}'.format(inner), retryable=True)
+    if isinstance(inner, ssl.SSLError):
+        return TLSCheckError(KIND_TLS, str(inner))
+    if isinstance(inner, socket.gaierror):
+        return TLSCheckError(KIND_CONNECTION, 'the host name cannot be resolved: {0}'.format(inner))
+    if isinstance(inner, OSError):
+        if inner.errno in (errno.ECONNREFUSED,):
+            return TLSCheckError(KIND_REFUSED, str(inner), retryable=True)
+        if inner.errno in (errno.ETIMEDOUT,):
+            return TLSCheckError(KIND_TIMEOUT, str(inner), retryable=True)
+        return TLSCheckError(KIND_CONNECTION, str(inner))
+    if isinstance(inner, URLError):
+        return TLSCheckError(KIND_CONNECTION, str(getattr(inner, 'reason', inner)))
+    return None
+
+
+def _connect(host, port, context, timeout, server_name):
+    sock = socket.create_connection((host, port), timeout=timeout)
+    try:
+        return context.wrap_socket(sock, server_hostname=server_name or host)
+    except BaseException:
+        sock.close()
+        raise
+
+
+def fetch_peer_certificate(host, port, timeout=10, server_name=None):
+    """Open a direct TLS connection without verification and return the peer certificate as DER.
+
+    ``server_name`` is sent as SNI (defaults to ``host``). Raises ``TLSCheckError``.
+    Does not go through an HTTP proxy.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        tls_socket = _connect(host, port, context, timeout, server_name)
+    except (OSError, ValueError) as exc:
+        classified = classify_connection_error(exc)
+        if classified is None:
+            raise
+        raise classified
+    try:
+        der = tls_socket.getpeercert(binary_form=True)
+    finally:
+        tls_socket.close()
+    if not der:
+        raise TLSCheckError(KIND_TLS, 'the server at {0}:{1} did not present a certificate'.format(host, port))
+    return der
+
+
+def verify_server_chain(host, port, cadata, timeout=10, server_name=None):
+    """Require that ``host:port`` presents a certificate that chains to ``cadata`` and covers the host name.
+
+    Opens a direct TLS connection (no HTTP proxy). Returns the peer certificate as DER on
+    success; raises ``TLSCheckError`` (kind ``untrusted_certificate``, ``hostname_mismatch``,
+    ``connection_refused``, ``timeout``, ``tls_error`` or ``connection_error``) otherwise.
+    """
+    context = ca_context(cadata)
+    try:
+        tls_socket = _connect(host, port, context, timeout, server_name)
+    except (OSError, ValueError) as exc:
+        classified = classify_connection_error(exc)
+        if classified is None:
+            raise
+        raise classified
+    try:
+        return tls_socket.getpeercert(binary_form=True)
+    finally:
+        tls_socket.close()

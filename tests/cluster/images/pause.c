@@ -1,0 +1,27 @@
+/*
+ * Pod sandbox process: holds the pod's namespaces open and does nothing else.
+ * It must exit promptly on SIGTERM/SIGINT (so pods stop fast) and reap zombies,
+ * because with a shared PID namespace it is PID 1 for the pod's processes.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void on_stop(int sig) { (void)sig; _exit(0); }
+
+static void on_child(int sig) {
+  (void)sig;
+  while (waitpid(-1, NULL, WNOHANG) > 0) {
+  }
+}
+
+int main(void) {
+  struct sigaction stop = {.sa_handler = on_stop};
+  struct sigaction child = {.sa_handler = on_child, .sa_flags = SA_NOCLDSTOP};
+  if (sigaction(SIGINT, &stop, NULL) < 0 || sigaction(SIGTERM, &stop, NULL) < 0 ||
+      sigaction(SIGCHLD, &child, NULL) < 0) {
+    return 1;
+  }
+  for (;;) pause();
+}
