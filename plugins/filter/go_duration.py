@@ -252,12 +252,12 @@ def go_duration(value, unit="s"):
             "dtr.cache.go_duration: unit %r is not supported: use unit='s' (seconds, float) or unit='ns' (nanoseconds, integer)" % (unit,))
     try:
         nanoseconds = parse_go_duration(value)
-    except TypeError as exc:
+    except TypeError:
         raise AnsibleFilterError(
             "dtr.cache.go_duration: expected a duration string, got %s %r: %s (quote it so YAML keeps it a string)"
-            % (type(value).__name__, value, HINT)) from exc
+            % (type(value).__name__, value, HINT)) from None
     except GoDurationError as exc:
-        raise AnsibleFilterError("dtr.cache.go_duration: %s: %s" % (exc, HINT)) from exc
+        raise AnsibleFilterError("dtr.cache.go_duration: %s: %s" % (exc, HINT)) from None
     if unit == "ns":
         return nanoseconds
     return nanoseconds / 1000000000

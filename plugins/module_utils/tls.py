@@ -23,7 +23,7 @@ import socket
 import ssl
 import traceback
 
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
@@ -269,6 +269,8 @@ def classify_connection_error(exc):
     Returns a ``TLSCheckError``, or None when ``exc`` is not a connection/TLS error
     (an HTTP error status, for example).
     """
+    if isinstance(exc, HTTPError):
+        return None
     inner = _unwrap(exc)
     if isinstance(inner, ssl.SSLCertVerificationError):
         code = getattr(inner, 'verify_code', None)

@@ -16,11 +16,12 @@ if [[ -f $MARKER ]]; then
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build-binaries: Go is required (go >= 1.24)" >&2; exit 1; }
+# etcd 3.5.35 declares go 1.26; an older local Go switches toolchains through the module proxy.
+command -v go >/dev/null || { echo "build-binaries: Go is required (1.24 or newer)" >&2; exit 1; }
 mkdir -p "$DTRC_BIN" "$DTRC_CACHE/src/kubernetes" "$DTRC_CACHE/src/etcd"
 # Static binaries link faster and do not depend on the host's libc; all of these commands
 # build without cgo (upstream ships them static too).
-export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+export CGO_ENABLED=0 GOFLAGS=-mod=mod
 # Upstream's own build also refuses to let the workspace or vendoring of the caller interfere.
 export GOWORK=off
 
