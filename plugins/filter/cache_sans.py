@@ -25,7 +25,7 @@ description:
     V(IP:2001:db8::1).
   - Every external exposure (anything but V(clusterip)) needs at least one external name, because
     a certificate holding only in-cluster names cannot be verified by clients outside the cluster.
-    V(ingress) and V(route) need O(_input.external_host) itself, as a DNS name: the host of the rule.
+    V(ingress) and V(route) need O(_input.external_host) itself, as a DNS name (the host of the rule).
   - Raises an error that names the value for anything that is neither a DNS-1123 host name nor
     an IP address.
 options:

@@ -24,8 +24,8 @@ description:
     as nanoseconds; this filter does not accept that form, because V(86400) would silently mean
     86 microseconds.
   - Durations must fit in a signed 64-bit count of nanoseconds (about 292 years), as in Go.
-  - Raises an error that carries Go's own wording, such as C(time: missing unit in duration "3"),
-    followed by a hint.
+  - 'Raises an error that carries Go''s own wording, such as C(time: missing unit in duration "3"),
+    followed by a hint.'
 seealso:
   - name: Go time.ParseDuration
     description: The reference implementation.

@@ -28,10 +28,10 @@ description:
   - Raises an error that names the offending setting and how to fix it. Error messages never
     contain O(_input.secret) or O(_input.upstream_password).
 notes:
-  - C(version) is the float V(0.1), which YAML dumpers write as the guide's exact text C(version: 0.1).
-    The string V('0.1') would be written quoted (C(version: '0.1')). The registry accepts both.
+  - "C(version) is the float V(0.1), which YAML dumpers write as the guide's exact text C(version: 0.1).
+    The string V('0.1') would be written quoted (C(version: '0.1')). The registry accepts both."
   - Flavor V(distribution) ignores O(_input.blobttl) (distribution 2.8 keeps proxied blobs for a
-    fixed 7 days and has no setting for it) and O(_input.ca_paths) (it has no CA setting: the upstream's CA
+    fixed 7 days and has no setting for it) and O(_input.ca_paths) (it has no CA setting; the upstream's CA
     must be in the container's system trust store).
   - Unknown keys in the input are an error, to catch misspelt settings.
 options:
@@ -118,9 +118,9 @@ options:
             default: /var/lib/registry
           driver:
             description:
-              - For V(object), one distribution storage driver section, copied as given, such as
+              - "For V(object), one distribution storage driver section, copied as given, such as
                 V({s3: {region: us-east-1, bucket: cache}}). It may also hold the storage keys
-                C(redirect), C(maintenance) and C(cache); C(delete) is set by the filter.
+                C(redirect), C(maintenance) and C(cache); C(delete) is set by the filter."
               - Ignored for V(emptydir) and V(pvc).
             type: dict
       log_level:
@@ -220,6 +220,7 @@ DEFAULTS = {
 PLACEHOLDER_SECRET = "generate-random-secret"
 
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$")
+_BRACKETED = re.compile(r"^\[[0-9A-Fa-f:.]+\](:[0-9]+)?$")
 
 
 def _fail(msg):
@@ -273,12 +274,14 @@ def url_error(url):
     if parts.path or parts.query or parts.fragment or url.endswith(("?", "#")):
         return "must have no path (not even a trailing '/'), query or fragment"
     host = parts.hostname or ""
-    if "[" in parts.netloc:
+    if "[" in parts.netloc or "]" in parts.netloc:
+        if not _BRACKETED.match(parts.netloc):
+            return "has an invalid IPv6 address in brackets"
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
             return "has an invalid IPv6 address in brackets"
-    elif not _HOSTNAME.match(host):
+    elif not _HOSTNAME.match(host) or parts.netloc.split(":")[0].lower() != host:
         return "has no valid host name"
     if port == 0:
         return "has port 0"

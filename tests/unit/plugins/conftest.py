@@ -29,7 +29,9 @@ def pki():
 @pytest.fixture
 def servers(tmp_path):
     """Start servers with ``servers.https(app, issued)``; all are stopped after the test."""
-    started = Servers(str(tmp_path))
+    workdir = tmp_path / 'servers'
+    workdir.mkdir()
+    started = Servers(str(workdir))
     yield started
     started.stop()
 
@@ -58,11 +60,17 @@ def no_proxy_environment(monkeypatch):
 
 
 @pytest.fixture
-def run_module(capsys):
+def run_module(capsys, monkeypatch):
     """Run a module's ``main()`` in-process with ``args`` and return the JSON result it prints.
 
     ``check_mode`` and ``diff`` set the ``_ansible_check_mode`` and ``_ansible_diff`` internal arguments.
     """
+    # Once another test has loaded controller code in this process, ansible-core 2.19 sends module
+    # warnings to the controller display instead of the result; run modules as on a target host.
+    from ansible.module_utils import _internal  # pylint: disable=import-outside-toplevel
+    if hasattr(_internal, 'is_controller'):
+        monkeypatch.setattr(_internal, 'is_controller', False)
+
     def run(module, args, check_mode=False, diff=False):
         arguments = dict(args)
         arguments['_ansible_check_mode'] = check_mode

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Stops the local cluster started by up.sh and removes everything it added to the host:
+# processes (by pid file), containers and containerd shims of our containerd instance, mounts
+# under our state directories, pod network namespaces, the bridge and its veths, iptables
+# chains (ours and those kube-proxy and the kubelet made), cgroups, changed sysctls, and the
+# .cluster/ directory. The compiled binaries and image tarballs in the cache stay.
+# Safe to run when nothing runs, and to run twice.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
+
+[[ $(id -u) == 0 ]] || die "down.sh needs root"
+
+# stop NAME BINARY: SIGTERM, up to 20s for a clean exit, then SIGKILL.
+stop() {
+  local name=$1 bin=$2 pid i
+  if pid_alive "$name" "$bin"; then
+    pid=$(<"$STATE/run/$name.pid")
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 40; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.5; done
+    if [[ -d /proc/$pid ]]; then
+      log "$name did not stop in 20s: killing"
+      kill -KILL "$pid" 2>/dev/null || true
+      for ((i = 0; i < 20; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.25; done
+    fi
+    log "stopped $name (pid $pid)"
+  fi
+  rm -f "$STATE/run/$name.pid"
+}
+
+# Every container the kubelet started sits below our cgroup root; kill them all there, which
+# also catches processes whose shim is already gone.
+kill_containers() {
+  local i pids m
+  for ((i = 0; i < 20; i++)); do
+    pids=$(while read -r m; do
+      [[ -d $m/$CGROUP_ROOT ]] && find "$m/$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null
+    done < <(cgroup_mounts) | sort -u)
+    [[ -z $pids ]] && return 0
+    # shellcheck disable=SC2086
+    kill -KILL $pids 2>/dev/null || true
+    sleep 0.5
+  done
+  log "warning: container processes still present: $pids"
+}
+
+# Shims of our containerd instance only: they carry our socket path on their command line.
+kill_shims() {
+  local p pids=() i alive
+  for p in /proc/[0-9]*; do
+    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $CONTAINERD_SOCK" &&
+      pids+=("${p#/proc/}")
+  done
+  (( ${#pids[@]} )) || return 0
+  kill -KILL "${pids[@]}" 2>/dev/null || true
+  for ((i = 0; i < 20; i++)); do
+    alive=0
+    for p in "${pids[@]}"; do [[ -d /proc/$p ]] && alive=1; done
+    (( alive )) || break
+    sleep 0.25
+  done
+  log "killed ${#pids[@]} containerd shim(s)"
+}
+
+unmount_all() {
+  local m dirs=("$RUN" "$STATE" "$(kubelet_root)")
+  while read -r m; do
+    [[ -n $m ]] || continue
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "warning: cannot unmount $m"
+  done < <(mounts_under "${dirs[@]}")
+}
+
+network() {
+  local veth
+  if ip link show "$BRIDGE" >/dev/null 2>&1; then
+    # Host-side veths vanish with their pod's namespace; delete any whose namespace survived.
+    for veth in $(ip -o link show master "$BRIDGE" | awk -F': ' '{print $2}' | cut -d@ -f1); do
+      ip link del "$veth" 2>/dev/null || true
+    done
+    ip link del "$BRIDGE"
+    log "deleted bridge $BRIDGE"
+  fi
+}
+
+# Removes, in every table, the jumps from built-in chains into the chains named by the regex,
+# then the chains themselves. KUBE-* belong to kube-proxy and the kubelet (one node per
+# host), DTRC-* to up.sh. No CNI chains are involved: the bridge plugin runs with ipMasq off.
+iptables_cleanup() {
+  local ipt=$1 t rules line c chains
+  command -v "$ipt" >/dev/null || return 0
+  for t in filter nat mangle raw; do
+    rules=$("$ipt" -w -t "$t" -S 2>/dev/null) || continue
+    while read -r line; do
+      [[ -n $line ]] || continue
+      # -S prints rules in the same quoting iptables accepts, hence eval.
+      eval "$ipt -w -t $t -D ${line#-A }" 2>/dev/null || true
+    done < <(grep -E '^-A (PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) .*-j (KUBE-|DTRC-)' <<<"$rules")
+    chains=$(awk '$1 == "-N" && $2 ~ /^(KUBE-|DTRC-)/ {print $2}' <<<"$rules")
+    for c in $chains; do "$ipt" -w -t "$t" -F "$c" 2>/dev/null || true; done
+    for c in $chains; do "$ipt" -w -t "$t" -X "$c" 2>/dev/null || true; done
+  done
+}
+
+sysctls() {
+  [[ -f $STATE/sysctl.orig ]] || return 0
+  local kv
+  while read -r kv; do [[ -n $kv ]] && sysctl -qw "$kv" || true; done < "$STATE/sysctl.orig"
+  log "restored sysctls: $(paste -sd' ' "$STATE/sysctl.orig")"
+}
+
+cgroups() {
+  local m i left
+  for ((i = 0; i < 20; i++)); do
+    left=0
+    while read -r m; do
+      [[ -d $m/$CGROUP_ROOT ]] || continue
+      find "$m/$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
+      [[ -d $m/$CGROUP_ROOT ]] && left=1
+    done < <(cgroup_mounts)
+    (( left )) || return 0
+    sleep 0.5
+  done
+  log "warning: some cgroups under $CGROUP_ROOT could not be removed"
+}
+
+# The kubelet links container logs from the fixed /var/log/containers into its pod log dir.
+log_links() {
+  local l
+  [[ -d /var/log/containers ]] || return 0
+  for l in /var/log/containers/*.log; do
+    [[ -L $l && "$(readlink "$l")" == "$STATE"/* ]] && rm -f "$l"
+  done
+  return 0
+}
+
+remove_state() {
+  local d left
+  left=$(mounts_under "$RUN" "$STATE" "$(kubelet_root)")
+  # Never delete through a mount: a hostPath bind mount would take host files with it.
+  [[ -z $left ]] || die "mounts remain, not deleting state: $left"
+  for d in "$RUN" "$STATE" /var/lib/dtr-cache-cluster; do
+    [[ -e $d ]] && rm -rf --one-file-system "$d"
+  done
+  return 0
+}
+
+stop kubelet "$DTRC_BIN/kubelet"
+stop kube-proxy "$DTRC_BIN/kube-proxy"
+kill_containers
+stop containerd "$(command -v containerd || echo /usr/bin/containerd)"
+kill_shims
+stop kube-scheduler "$DTRC_BIN/kube-scheduler"
+stop kube-controller-manager "$DTRC_BIN/kube-controller-manager"
+stop kube-apiserver "$DTRC_BIN/kube-apiserver"
+stop etcd "$DTRC_BIN/etcd"
+unmount_all
+network
+iptables_cleanup iptables
+iptables_cleanup ip6tables
+sysctls
+cgroups
+log_links
+remove_state
+log "cluster down"

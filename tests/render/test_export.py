@@ -1,0 +1,262 @@
+"""The role run end to end in export mode: real playbook runs, a real local HTTPS server as DTR's /ca."""
+
+import datetime
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from ansible_collections.dtr.cache.tests.unit.tls_servers import Pki, Servers, make_certificate, text_app
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PLAYBOOK = ROOT / "tests" / "render" / "export.yml"
+ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
+
+# The seed guide's config.yaml, with its placeholders to fill.
+SEED_CONFIG = """\
+version: 0.1
+log:
+  level: info
+storage:
+  delete:
+    enabled: true
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: 0.0.0.0:443
+  secret: generate-random-secret
+  host: https://<external-fqdn-dtrcache>
+  tls:
+    certificate: /certs/cache.cert.pem
+    key: /certs/cache.key.pem
+middleware:
+  registry:
+  - name: downstream
+    options:
+      blobttl: 24h
+      upstreams:
+      - https://<dtr-url>
+      cas:
+      - /certs/dtr.cert.pem
+"""
+
+
+@pytest.fixture(scope="module")
+def pki():
+    return Pki()
+
+
+@pytest.fixture(scope="module")
+def dtr(pki, tmp_path_factory):
+    """A DTR stand-in for /ca: HTTPS on localhost with a certificate issued by the CA it serves."""
+    servers = Servers(str(tmp_path_factory.mktemp("dtr")))
+    server = servers.https(text_app(pki.root.pem), pki.server)
+    yield server
+    servers.stop()
+
+
+def run_role(tmp_path, **variables):
+    """Run the role against localhost; return (returncode, combined output)."""
+    variables.setdefault("dtr_cache_export_dir", str(tmp_path / "out"))
+    os.makedirs(variables["dtr_cache_export_dir"], exist_ok=True)
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(variables))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", NO_PROXY="*")
+    result = subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", "localhost,", str(PLAYBOOK), "-e", "@%s" % extra],
+        capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=300, check=False,
+    )
+    return result.returncode, result.stdout + result.stderr
+
+
+def load(out, name):
+    return yaml.safe_load((out / name).read_text())
+
+
+def seed_site(dtr, pki, **overrides):
+    site = {
+        "dtr_cache_upstreams": [dtr.url("localhost")],
+        "dtr_cache_ca_fingerprint": [pki.root.fingerprint],
+        "dtr_cache_expose": "ingress",
+        "dtr_cache_external_host": "cache.example.com",
+    }
+    site.update(overrides)
+    return site
+
+
+@pytest.fixture(scope="module")
+def seed_export(dtr, pki, tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("seed")
+    code, output = run_role(tmp_path, **seed_site(dtr, pki))
+    assert code == 0, output
+    return tmp_path / "out", output
+
+
+def test_seed_equivalent_config_matches_the_seed_but_for_the_secret(seed_export, dtr):
+    out, dummy = seed_export
+    config = (out / "config.yaml").read_text()
+    secret = yaml.safe_load(config)["http"]["secret"]
+    assert len(secret) == 48 and secret.isalnum()
+    expected = (SEED_CONFIG.replace("generate-random-secret", secret)
+                .replace("<external-fqdn-dtrcache>", "cache.example.com")
+                .replace("https://<dtr-url>", dtr.url("localhost")))
+    assert config == expected
+
+
+def test_objects_keep_the_seed_names_and_modern_apis(seed_export):
+    out, dummy = seed_export
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.yaml", "deployment-dtr-cache.yml", "ingress-dtr-cache.yml", "namespace-dtr.yml",
+        "secret-dtr-cache-ca.yml", "secret-dtr-cache-config.yml", "secret-dtr-certs.yml", "service-dtr-cache.yml"]
+    deployment = load(out, "deployment-dtr-cache.yml")
+    assert deployment["apiVersion"] == "apps/v1"
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = pod["containers"][0]
+    assert container["ports"] == [{"name": "https", "containerPort": 443, "protocol": "TCP"}]
+    assert container["args"] == ["start.sh", "/config/config.yaml"]
+    assert {m["mountPath"] for m in container["volumeMounts"]} >= {"/certs", "/config"}
+    assert container["readinessProbe"]["httpGet"]["scheme"] == "HTTPS"
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert set(annotations) == {"checksum/config", "checksum/certs"}
+    ingress = load(out, "ingress-dtr-cache.yml")
+    assert ingress["apiVersion"] == "networking.k8s.io/v1"
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    path = ingress["spec"]["rules"][0]["http"]["paths"][0]
+    assert path["pathType"] == "Prefix" and path["backend"]["service"] == {"name": "dtr-cache", "port": {"number": 443}}
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-passthrough"] == "true"
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
+
+
+def test_secrets_hold_the_tls_material_and_the_config(seed_export, pki):
+    out, dummy = seed_export
+    certs = load(out, "secret-dtr-certs.yml")
+    assert sorted(certs["data"]) == ["cache.cert.pem", "cache.key.pem", "dtr.cert.pem"]
+    decoded = {k: __import__("base64").b64decode(v).decode() for k, v in certs["data"].items()}
+    assert decoded["dtr.cert.pem"].strip() == pki.root.pem.strip()
+    assert "PRIVATE KEY" in decoded["cache.key.pem"]
+    cert = __import__("cryptography.x509", fromlist=["x509"]).load_pem_x509_certificate(decoded["cache.cert.pem"].encode())
+    sans = cert.extensions.get_extension_for_class(__import__("cryptography.x509", fromlist=["x509"]).SubjectAlternativeName).value
+    assert sans.get_values_for_type(__import__("cryptography.x509", fromlist=["x509"]).DNSName)[:2] == ["cache.example.com", "dtr-cache"]
+    for name in ("secret-dtr-certs.yml", "secret-dtr-cache-config.yml", "secret-dtr-cache-ca.yml", "config.yaml"):
+        assert (out / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def test_key_material_never_reaches_the_output(seed_export):
+    out, output = seed_export
+    key = __import__("base64").b64decode(load(out, "secret-dtr-certs.yml")["data"]["cache.key.pem"]).decode()
+    body = key.splitlines()[1]
+    secret = yaml.safe_load((out / "config.yaml").read_text())["http"]["secret"]
+    assert body not in output
+    assert secret not in output
+
+
+def test_a_second_export_changes_nothing(seed_export, dtr, pki, tmp_path):
+    out, dummy = seed_export
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    code, output = run_role(tmp_path, dtr_cache_export_dir=str(out), **seed_site(dtr, pki))
+    assert code == 0, output
+    assert "changed=0" in output
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+
+
+def test_distribution_flavor_with_node_port(dtr, pki, tmp_path):
+    site = seed_site(dtr, pki, dtr_cache_flavor="distribution", dtr_cache_expose="nodeport", dtr_cache_node_port=30443,
+                     dtr_cache_external_host="node1.example.com", dtr_cache_image="localhost/distribution:2.8.2")
+    code, output = run_role(tmp_path, **site)
+    assert code == 0, output
+    out = tmp_path / "out"
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["proxy"] == {"remoteurl": dtr.url("localhost")}
+    assert config["http"]["host"] == "https://node1.example.com:30443"
+    assert config["http"]["addr"] == "0.0.0.0:5000"
+    assert "middleware" not in config
+    service = load(out, "service-dtr-cache.yml")
+    assert service["spec"]["type"] == "NodePort"
+    assert service["spec"]["ports"][0]["nodePort"] == 30443
+    pod = load(out, "deployment-dtr-cache.yml")["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["containers"][0]["env"] == [{"name": "SSL_CERT_FILE", "value": "/certs/dtr.cert.pem"}]
+    assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    assert not (out / "ingress-dtr-cache.yml").exists()
+
+
+def _write_cert(tmp_path, name, issued):
+    (tmp_path / (name + ".pem")).write_text(issued.pem)
+    (tmp_path / (name + ".key")).write_text(issued.key_pem)
+    return str(tmp_path / (name + ".pem")), str(tmp_path / (name + ".key"))
+
+
+BAD_INPUTS = [
+    ("no upstreams", {"dtr_cache_upstreams": []}, "dtr_cache_upstreams is empty"),
+    ("http upstream", {"dtr_cache_upstreams": ["http://dtr.example.com"]}, "each upstream must be 'https://host[:port]'"),
+    ("two upstreams for distribution", {"dtr_cache_flavor": "distribution", "dtr_cache_upstreams": ["https://a.example.com", "https://b.example.com"]},
+     "dtr_cache_flavor 'distribution' proxies exactly one"),
+    ("blobttl in days", {"dtr_cache_blobttl": "1d"}, "dtr_cache_blobttl is '1d'"),
+    ("bare blobttl", {"dtr_cache_blobttl": "86400"}, "dtr_cache_blobttl is '86400'"),
+    ("unknown exposure", {"dtr_cache_expose": "hostport"}, "dtr_cache_expose"),
+    ("ingress without host", {"dtr_cache_external_host": ""}, "dtr_cache_expose 'ingress' needs dtr_cache_external_host"),
+    ("node port out of range", {"dtr_cache_expose": "nodeport", "dtr_cache_node_port": 8443}, "dtr_cache_node_port is 8443"),
+    ("namespace not DNS-1123", {"dtr_cache_namespace": "DTR_Cache"}, "dtr_cache_namespace is 'DTR_Cache', which is not a DNS-1123 label"),
+    ("name not DNS-1123", {"dtr_cache_name": "cache."}, "dtr_cache_name is 'cache.'"),
+    ("fingerprint mismatch", {"dtr_cache_ca_fingerprint": ["AB" * 32]}, "put its fingerprint in dtr_cache_ca_fingerprint"),
+]
+
+
+@pytest.mark.parametrize("case, overrides, message", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
+def test_bad_input_fails_with_a_message_naming_the_variable(dtr, pki, tmp_path, case, overrides, message):
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, **overrides))
+    assert code != 0, case
+    assert message in output
+    assert list((tmp_path / "out").iterdir()) == [], "nothing is written before the inputs are checked"
+
+
+def test_fingerprint_mismatch_names_both_fingerprints(dtr, pki, tmp_path):
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_ca_fingerprint=["AB" * 32]))
+    assert code != 0
+    flat = output.replace("\n", " ")
+    assert pki.root.fingerprint in flat or pki.root.fingerprint.replace(":", "") in flat
+    assert "AB:AB:AB" in flat or "ABABAB" in flat
+
+
+def test_provided_certificate_that_does_not_match_its_key(dtr, pki, tmp_path):
+    cert = make_certificate(u"cache.example.com", issuer=pki.root, sans=[u"cache.example.com"])
+    other = make_certificate(u"cache.example.com", issuer=pki.root, sans=[u"cache.example.com"])
+    cert_file, dummy = _write_cert(tmp_path, "cert", cert)
+    dummy, key_file = _write_cert(tmp_path, "other", other)
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file))
+    assert code != 0
+    assert "does not match dtr_cache_tls_key_file" in output
+
+
+def test_provided_certificate_that_has_expired(dtr, pki, tmp_path):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = make_certificate(u"cache.example.com", issuer=pki.root, sans=[u"cache.example.com"],
+                            not_before=now - datetime.timedelta(days=60), not_after=now - datetime.timedelta(days=1))
+    cert_file, key_file = _write_cert(tmp_path, "cert", cert)
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file))
+    assert code != 0
+    assert "expired on" in output and "dtr_cache_tls_cert_file" in output
+
+
+def test_provided_certificate_for_another_host(dtr, pki, tmp_path):
+    cert = make_certificate(u"other.example.com", issuer=pki.root, sans=[u"other.example.com"])
+    cert_file, key_file = _write_cert(tmp_path, "cert", cert)
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file))
+    assert code != 0
+    assert "does not cover dtr_cache_external_host 'cache.example.com'" in output
+
+
+def test_provided_certificate_is_used_as_is(dtr, pki, tmp_path):
+    cert = make_certificate(u"*.example.com", issuer=pki.root, sans=[u"*.example.com"])
+    cert_file, key_file = _write_cert(tmp_path, "cert", cert)
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file))
+    assert code == 0, output
+    data = load(tmp_path / "out", "secret-dtr-certs.yml")["data"]
+    assert __import__("base64").b64decode(data["cache.cert.pem"]).decode().strip() == cert.pem.strip()
+    assert not (tmp_path / "out" / "secret-dtr-cache-ca.yml").exists()

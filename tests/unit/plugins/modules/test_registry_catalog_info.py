@@ -1,0 +1,353 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) dtr.cache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import threading
+import time
+
+import pytest
+
+from ansible_collections.dtr.cache.plugins.module_utils import tls
+from ansible_collections.dtr.cache.plugins.modules import registry_catalog_info
+from ansible_collections.dtr.cache.tests.unit.tls_servers import RegistryApp, free_port, text_app
+
+REPOSITORIES = ['engineering/api', 'engineering/web', 'library/alpine', 'library/busybox', 'library/nginx']
+
+
+@pytest.fixture
+def ca_path(pki, write_file):
+    return write_file('cache-ca.pem', pki.root.pem)
+
+
+def warnings_of(result):
+    """Warning texts; ansible-core 2.19 modules emit them as WarningSummary dicts, older ones as strings."""
+    return [entry['event']['msg'] if isinstance(entry, dict) else entry for entry in result.get('warnings', [])]
+
+
+def probe(run_module, url, **args):
+    args['url'] = url
+    return run_module(registry_catalog_info, args)
+
+
+# --- success ----------------------------------------------------------------------------------------------------
+
+
+def test_single_page_catalog_and_served_certificate(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['library/alpine', 'team/api']), pki.server)
+    result = probe(run_module, server.url('localhost') + '/', ca_path=ca_path)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['changed'] is False
+    assert result['url'] == server.url('localhost')
+    assert result['repositories'] == ['library/alpine', 'team/api']
+    assert result['status'] == 200
+    assert result['api_version'] == 'registry/2.0'
+    assert result['attempts'] == 1
+    assert result['pages'] == 1
+    assert result['complete'] is True
+    assert sorted(result['elapsed_ms']) == ['catalog', 'ping']
+    assert all(isinstance(value, float) and 0 <= value < 5000 for value in result['elapsed_ms'].values())
+    assert result['certificate'] == dict(
+        subject='CN=localhost,O=dtr.cache tests',
+        issuer='CN=Test Root CA,O=dtr.cache tests',
+        sans=['localhost', '127.0.0.1'],
+        not_before=tls.not_before(pki.server.certificate),
+        not_after=tls.not_after(pki.server.certificate),
+        sha256_fingerprint=pki.server.fingerprint,
+    )
+    assert server.paths() == ['/v2/', '/v2/_catalog?n=100']
+
+
+def test_runs_in_check_mode(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['library/alpine']), pki.server)
+    result = run_module(registry_catalog_info, dict(url=server.url(), ca_path=ca_path), check_mode=True)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['changed'] is False
+    assert result['repositories'] == ['library/alpine']
+    assert server.paths() == ['/v2/', '/v2/_catalog?n=100']
+
+
+def test_intermediate_chain_is_trusted_by_the_root(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp([]), pki.server_by_intermediate)
+    result = probe(run_module, server.url('localhost'), ca_path=ca_path)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == []
+    assert result['certificate']['issuer'] == 'CN=Test Intermediate CA,O=dtr.cache tests'
+
+
+def test_pagination_across_three_pages(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(REPOSITORIES), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, page_size=2)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == REPOSITORIES
+    assert result['pages'] == 3
+    assert result['complete'] is True
+    assert server.paths() == [
+        '/v2/',
+        '/v2/_catalog?n=2',
+        '/v2/_catalog?last=engineering/web&n=2',
+        '/v2/_catalog?last=library/busybox&n=2',
+    ]
+
+
+def test_max_pages_bounds_the_walk(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(REPOSITORIES), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, page_size=2, max_pages=2)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == REPOSITORIES[:4]
+    assert result['pages'] == 2
+    assert result['complete'] is False
+    assert any('more than max_pages=2 pages of 2; the list is incomplete' in warning for warning in warnings_of(result))
+    assert len(server.paths()) == 3
+
+
+def test_next_link_to_another_server_is_not_followed(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(REPOSITORIES, link_prefix='https://elsewhere.example'), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, page_size=2)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'http_error'
+    assert 'links its next page to another server (https://elsewhere.example/v2/_catalog' in result['msg']
+
+
+def test_unverified_probe_still_reports_the_certificate(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a']), pki.other_server)
+    result = probe(run_module, server.url(), ca_path=ca_path, validate_certs=False)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['certificate']['issuer'] == 'CN=Other Root CA,O=dtr.cache tests'
+    assert result['certificate']['sha256_fingerprint'] == pki.other_server.fingerprint
+
+
+def test_plain_http_registry_has_no_certificate(servers, run_module):
+    server = servers.http(RegistryApp(['a']))
+    result = probe(run_module, server.url())
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == ['a']
+    assert result['certificate'] == {}
+
+
+# --- authentication ---------------------------------------------------------------------------------------------
+
+
+def test_basic_auth(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['private/app'], auth='basic'), pki.server)
+    anonymous = probe(run_module, server.url(), ca_path=ca_path)
+    assert anonymous['failed'] is True
+    assert anonymous['failure_kind'] == 'http_error'
+    assert anonymous['status'] == 401
+    assert "requires authentication (challenge: 'Basic realm=\"registry\"')" in anonymous['msg']
+
+    wrong = probe(run_module, server.url(), ca_path=ca_path, username='user', password='wrong')
+    assert wrong['failed'] is True
+    assert wrong['failure_kind'] == 'http_error'
+    assert "answered HTTP 401 even with the credentials of 'user'" in wrong['msg']
+
+    result = probe(run_module, server.url(), ca_path=ca_path, username='user', password='secret')
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == ['private/app']
+    assert 'secret' not in json.dumps(result)
+
+
+def test_bearer_token_flow(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['private/app'], auth='bearer'), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, username='user', password='secret')
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == ['private/app']
+    assert '/auth/token?scope=registry%3Acatalog%3A%2A&service=registry.test' in server.paths()
+
+    wrong = probe(run_module, server.url(), ca_path=ca_path, username='user', password='nope')
+    assert wrong['failed'] is True
+    assert wrong['failure_kind'] == 'http_error'
+    assert "rejected the credentials of 'user'" in wrong['msg']
+
+
+# --- failure kinds ----------------------------------------------------------------------------------------------
+
+
+def test_untrusted_certificate_fails_at_once(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a']), pki.other_server)
+    started = time.monotonic()
+    result = probe(run_module, server.url(), ca_path=ca_path, wait_timeout=20)
+    assert time.monotonic() - started < 5
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'untrusted_certificate'
+    assert result['attempts'] == 1
+    assert 'is not signed by the CA in %s' % ca_path in result['msg']
+    assert "issued by 'CN=Other Root CA,O=dtr.cache tests'" in result['msg']
+    assert result['certificate']['issuer'] == 'CN=Other Root CA,O=dtr.cache tests'
+    assert server.paths() == []
+
+
+def test_untrusted_without_ca_path_points_at_ca_path(pki, servers, run_module):
+    server = servers.https(RegistryApp(['a']), pki.server)
+    result = probe(run_module, server.url())
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'untrusted_certificate'
+    assert 'not signed by a CA of the system trust store' in result['msg']
+    assert 'Set ca_path' in result['msg']
+
+
+def test_expired_certificate(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a']), pki.expired_server)
+    result = probe(run_module, server.url(), ca_path=ca_path)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'untrusted_certificate'
+    assert 'is outside its validity period (certificate has expired' in result['msg']
+    assert tls.not_after(pki.expired_server.certificate) in result['msg']
+
+
+def test_hostname_mismatch_lists_the_sans(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a']), pki.ip_only_server)
+    result = probe(run_module, server.url('localhost'), ca_path=ca_path, wait_timeout=20)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'hostname_mismatch'
+    assert result['attempts'] == 1
+    assert "does not cover the host name 'localhost'" in result['msg']
+    assert 'it covers: 127.0.0.1.' in result['msg']
+    assert result['certificate']['sans'] == ['127.0.0.1']
+    by_ip = probe(run_module, server.url('127.0.0.1'), ca_path=ca_path)
+    assert by_ip.get('failed') is None, by_ip.get('msg')
+
+
+def test_connection_refused(run_module, closed_port, ca_path):
+    result = probe(run_module, 'https://127.0.0.1:%d' % closed_port, ca_path=ca_path)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'connection_refused'
+    assert result['attempts'] == 1
+    assert 'Connection to https://127.0.0.1:%d (127.0.0.1:%d) was refused' % (closed_port, closed_port) in result['msg']
+    assert 'certificate' not in result
+
+
+def test_timeout(servers, run_module, ca_path):
+    silent = servers.silent()
+    started = time.monotonic()
+    result = probe(run_module, silent.url(), ca_path=ca_path, timeout=1)
+    assert time.monotonic() - started < 5
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'timeout'
+    assert 'No answer from %s (127.0.0.1:%d) within 1 seconds' % (silent.url(), silent.port) in result['msg']
+
+
+def test_html_answer_is_not_json(pki, servers, run_module, ca_path):
+    page = '<html><head><title>Welcome to nginx!</title></head><body>' + 'y' * 300 + '</body></html>'
+    server = servers.https(text_app(page, content_type='text/html'), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'not_json'
+    assert result['status'] == 200
+    assert 'GET %s/v2/ answered HTTP 200 with a body that is not JSON' % server.url() in result['msg']
+    excerpt = page[:200]
+    assert repr(excerpt) in result['msg']
+    assert page[:201] not in result['msg']
+
+
+def test_http_error_status(pki, servers, run_module, ca_path):
+    server = servers.https(text_app('404 page not found', status=404), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, wait_timeout=20)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'http_error'
+    assert result['status'] == 404
+    assert result['attempts'] == 1
+    assert "answered HTTP 404: '404 page not found'. There is no registry API here" in result['msg']
+
+
+def test_plain_http_port_is_a_tls_error(servers, run_module, ca_path):
+    server = servers.http(RegistryApp(['a']))
+    result = probe(run_module, 'https://127.0.0.1:%d' % server.port, ca_path=ca_path)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'tls_error'
+    assert 'Check that this port serves HTTPS' in result['msg']
+
+
+@pytest.mark.parametrize('url', ['ftp://cache.example.com', 'https://cache.example.com/registry', 'cache.example.com:30443'])
+def test_bad_url_is_refused(run_module, url):
+    result = probe(run_module, url)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'invalid_argument'
+    assert repr(url) in result['msg']
+
+
+# --- waiting ----------------------------------------------------------------------------------------------------
+
+
+def test_server_errors_are_retried_until_they_stop(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a'], failures=2), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, wait_timeout=10)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['attempts'] == 3
+    assert result['repositories'] == ['a']
+
+
+def test_server_error_without_wait_fails_once(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a'], failures=5), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'http_error'
+    assert result['status'] == 503
+    assert result['attempts'] == 1
+    assert 'still starting; raise wait_timeout' in result['msg']
+
+
+def test_waits_for_a_server_that_starts_late(pki, servers, run_module, ca_path):
+    port = free_port()
+    servers.https_later(1.0, RegistryApp(['library/alpine']), pki.server, port)
+    started = time.monotonic()
+    result = probe(run_module, 'https://localhost:%d' % port, ca_path=ca_path, wait_timeout=10)
+    elapsed = time.monotonic() - started
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == ['library/alpine']
+    assert result['attempts'] >= 2
+    assert 0.9 < elapsed < 6
+
+
+def test_wait_gives_up_at_the_deadline(run_module, closed_port, ca_path):
+    started = time.monotonic()
+    result = probe(run_module, 'https://127.0.0.1:%d' % closed_port, ca_path=ca_path, wait_timeout=1)
+    elapsed = time.monotonic() - started
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'connection_refused'
+    assert result['attempts'] >= 3  # 0 s, 0.25 s, 0.75 s, at the deadline
+    assert 0.9 < elapsed < 3
+
+
+def test_expect_repositories_present(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(REPOSITORIES), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, page_size=2, expect_repositories=['library/nginx', 'engineering/api'])
+    assert result.get('failed') is None, result.get('msg')
+    assert result['attempts'] == 1
+
+
+def test_expect_repositories_waits_for_a_pull(pki, servers, run_module, ca_path):
+    listed = ['library/alpine']
+    lock = threading.Lock()
+    catalog_calls = []
+
+    def repositories():
+        with lock:
+            catalog_calls.append(1)
+            if len(catalog_calls) >= 3:
+                return listed + ['engineering/api']
+            return listed
+
+    server = servers.https(RegistryApp(repositories), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, wait_timeout=10, expect_repositories=['engineering/api'])
+    assert result.get('failed') is None, result.get('msg')
+    assert result['attempts'] == 3
+    assert result['repositories'] == ['engineering/api', 'library/alpine']
+
+
+def test_expect_repositories_missing_after_the_deadline(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['library/alpine']), pki.server)
+    started = time.monotonic()
+    result = probe(run_module, server.url(), ca_path=ca_path, wait_timeout=1, expect_repositories=['library/alpine', 'engineering/api'])
+    assert time.monotonic() - started < 3
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'missing_repositories'
+    assert result['attempts'] >= 2
+    assert result['repositories'] == ['library/alpine']
+    assert result['missing_repositories'] == ['engineering/api']
+    assert 'does not list: engineering/api (it lists 1 repositories: library/alpine)' in result['msg']
