@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test unit lint sanity render cluster-up cluster-down clean
+.PHONY: help setup test unit render lint sanity molecule cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -23,10 +23,16 @@ $(VENV)/.installed: tests/requirements.txt requirements.txt
 	mkdir -p $(@D)
 	ln -sfn ../../.. $@
 
-test: setup unit lint sanity ## Everything CI runs
+test: setup unit render lint sanity molecule ## Everything CI runs
 
-unit: setup ## Unit tests of modules and filters (real local TLS servers)
-	$(BIN)/pytest tests/unit -q
+unit: setup ## Unit tests of modules, filters and the DTR stand-in (real local TLS servers)
+	$(BIN)/pytest tests/unit tests/standin -q
+
+render: setup ## The role in export mode: rendered manifests and input validation
+	$(BIN)/pytest tests/render -q
+
+molecule: setup ## The Molecule scenario on the local Kubernetes (create ... destroy)
+	$(BIN)/molecule test -s default
 
 lint: setup ## ansible-lint, production profile
 	$(BIN)/ansible-lint --profile production

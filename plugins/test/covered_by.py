@@ -126,8 +126,6 @@ def dns_matches(pattern, host):
         return False
     if labels[0] == "*":
         return len(labels) == len(host_labels) and len(labels) > 2 and labels[1:] == host_labels[1:]
-    if "*" in labels[0]:
-        return False
     return labels == host_labels
 
 

@@ -45,6 +45,28 @@ kill_containers() {
   log "warning: container processes still present: $pids"
 }
 
+# Deleting the tasks through containerd lets each shim exit cleanly and remove its socket,
+# which containerd 1.6 keeps in the fixed /run/containerd/s (named by a hash that includes our
+# socket path, so they never collide with the host containerd's).
+delete_tasks() {
+  local ctr=(ctr --address "$CONTAINERD_SOCK" --timeout 10s) ns id
+  pid_alive containerd "$(command -v containerd || echo containerd)" || return 0
+  for ns in $("${ctr[@]}" namespaces ls -q 2>/dev/null); do
+    for id in $("${ctr[@]}" -n "$ns" tasks ls -q 2>/dev/null); do
+      "${ctr[@]}" -n "$ns" tasks delete --force "$id" >/dev/null 2>&1 || true
+    done
+  done
+}
+
+# Shims that survived (containerd was already gone): their socket files are named in the
+# task bundles' address files.
+shim_sockets() {
+  local f
+  for f in "$RUN"/containerd/io.containerd.runtime.v2.task/*/*/address; do
+    [[ -f $f ]] && sed -n 's|^unix://||p' "$f"
+  done
+}
+
 # Shims of our containerd instance only: they carry our socket path on their command line.
 kill_shims() {
   local p pids=() i alive
@@ -53,6 +75,8 @@ kill_shims() {
       pids+=("${p#/proc/}")
   done
   (( ${#pids[@]} )) || return 0
+  local sockets
+  sockets=$(shim_sockets)
   kill -KILL "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 20; i++)); do
     alive=0
@@ -60,15 +84,23 @@ kill_shims() {
     (( alive )) || break
     sleep 0.25
   done
+  # shellcheck disable=SC2086
+  [[ -z $sockets ]] || rm -f $sockets
   log "killed ${#pids[@]} containerd shim(s)"
 }
 
+# Several passes: the same path can be mounted more than once (the kubelet bind-mounts its
+# root dir onto itself to make it shared), and each umount removes only the top one.
 unmount_all() {
-  local m dirs=("$RUN" "$STATE" "$(kubelet_root)")
-  while read -r m; do
-    [[ -n $m ]] || continue
-    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "warning: cannot unmount $m"
-  done < <(mounts_under "${dirs[@]}")
+  local m i left dirs=("$RUN" "$STATE" "$(kubelet_root)")
+  for ((i = 0; i < 5; i++)); do
+    left=$(mounts_under "${dirs[@]}")
+    [[ -n $left ]] || return 0
+    while read -r m; do
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+    done <<<"$left"
+  done
+  log "warning: cannot unmount: $(mounts_under "${dirs[@]}" | paste -sd' ')"
 }
 
 network() {
@@ -148,6 +180,7 @@ remove_state() {
 stop kubelet "$DTRC_BIN/kubelet"
 stop kube-proxy "$DTRC_BIN/kube-proxy"
 kill_containers
+delete_tasks
 stop containerd "$(command -v containerd || echo /usr/bin/containerd)"
 kill_shims
 stop kube-scheduler "$DTRC_BIN/kube-scheduler"

@@ -209,6 +209,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   # Pod network namespaces are bind-mounted under our state dir instead of /run/netns, so
   # down.sh can find exactly ours.
   netns_mounts_under_state_dir = true
+  # This host withholds CAP_SYS_RESOURCE even from root, so no process may lower its
+  # oom_score_adj: the pause container's -998 would make every sandbox fail to start. Clamp
+  # such values to containerd's own instead.
+  restrict_oom_score_adj = true
   # The host has no hugetlb cgroup controller.
   disable_hugetlb_controller = true
   tolerate_missing_hugetlb_controller = true
@@ -224,6 +228,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         # cgroup v1 with the cgroupfs driver, like the kubelet below.
         SystemdCgroup = false
+        # runc's state next to ours, not in the host containerd's /run/containerd/runc.
+        Root = "$RUN/runc"
 EOF
 
   # ipMasq false and a route only to the Service range: pods reach each other, the host (the
@@ -276,6 +282,8 @@ cgroupRoot: /$CGROUP_ROOT
 clusterDomain: cluster.local
 resolvConf: ""
 failSwapOn: false
+# Without CAP_SYS_RESOURCE (see containerd.toml) the default -999 cannot be applied.
+oomScoreAdj: 0
 # Keep the node schedulable on a busy disk; the tests use little space.
 evictionHard:
   memory.available: 100Mi
@@ -309,6 +317,8 @@ nodePortAddresses: ["127.0.0.0/8", "$HOST_IP/32"]
 iptables:
   localhostNodePorts: true
   masqueradeAll: false
+# Without CAP_SYS_RESOURCE (see containerd.toml) the default -999 cannot be applied.
+oomScoreAdj: 0
 # Zero leaves the host's conntrack sysctls alone.
 conntrack:
   maxPerCore: 0
