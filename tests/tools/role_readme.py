@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Write roles/dtr_cache/README.md from meta/argument_specs.yml (--check: fail when stale)."""
 
 import argparse
