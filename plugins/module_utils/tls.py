@@ -118,6 +118,26 @@ def load_certificates(data):
     return certificates
 
 
+def check_ca_file(path):
+    """Read a PEM CA file given by the user; raises ValueError with a readable reason.
+
+    Returns the parsed certificates. Used to check ``ca_path`` options before connecting, so that
+    a wrong path is not reported as a connection or TLS failure.
+    """
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read()
+    except (IOError, OSError) as exc:
+        raise ValueError('cannot read {0}: {1}'.format(path, exc.strerror or exc))
+    try:
+        certificates = load_certificates(data)
+    except ValueError as exc:
+        raise ValueError('{0}: {1}'.format(path, exc))
+    if not certificates:
+        raise ValueError('{0} holds no PEM certificate (no BEGIN CERTIFICATE block)'.format(path))
+    return certificates
+
+
 def certificate_pem(certificate):
     """PEM text of a parsed certificate."""
     _require_cryptography()

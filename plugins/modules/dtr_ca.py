@@ -71,7 +71,7 @@ options:
   ca_path:
     description:
       - PEM file of CA certificates used to verify the server while downloading, when O(validate_certs=true).
-      - Without it the system trust store is used.
+      - Without it the system trust store is used. Ignored, with a warning, when O(validate_certs=false).
     type: path
   timeout:
     description:
@@ -293,7 +293,7 @@ def fetch_bundle(module, fetch_url, host, port):
             use_proxy=params['use_proxy'],
             timeout=params['timeout'],
             validate_certs=params['validate_certs'],
-            ca_path=params['ca_path'],
+            ca_path=params['ca_path'] if params['validate_certs'] else None,
             http_agent=HTTP_AGENT,
         )
         try:
@@ -467,6 +467,15 @@ def run(module, fetch_url, host, port):
         pins = [tls.normalize_fingerprint(pin) for pin in params['sha256_fingerprint'] or []]
     except ValueError as exc:
         raise CAError('invalid_argument', 'sha256_fingerprint: {0}.'.format(exc))
+
+    if params['ca_path']:
+        if not params['validate_certs']:
+            module.warn('ca_path is ignored because validate_certs is false.')
+        else:
+            try:
+                tls.check_ca_file(params['ca_path'])
+            except ValueError as exc:
+                raise CAError('invalid_argument', 'ca_path: {0}. Give a PEM file of CA certificates.'.format(exc))
 
     body = fetch_bundle(module, fetch_url, host, port)
     certificates = parse_bundle(body, fetch_url)

@@ -341,7 +341,7 @@ class RegistryProbe(object):
             use_proxy=self.params['use_proxy'],
             timeout=request_timeout,
             validate_certs=self.params['validate_certs'],
-            ca_path=self.params['ca_path'],
+            ca_path=self.params['ca_path'] if self.params['validate_certs'] else None,
             http_agent=HTTP_AGENT,
         )
 
@@ -369,7 +369,8 @@ class RegistryProbe(object):
         return status, response_headers, body, (time.monotonic() - start) * 1000.0
 
     def remember_peer(self, response):
-        if self.peer_der is None and self.scheme == 'https':
+        """Keep the certificate of the first answer that came from the registry itself (not a token service)."""
+        if self.peer_der is None and self.scheme == 'https' and urlsplit(response.geturl())[:2] == urlsplit(self.base)[:2]:
             try:
                 self.peer_der = getpeercert(response, binary_form=True)
             except Exception:  # pylint: disable=broad-except
@@ -514,7 +515,7 @@ class RegistryProbe(object):
         if status >= 400:
             raise self.http_failure(token_url, status, body, hint='The token service of the registry failed.')
         data = self.parse_json(token_url, status, body)
-        token = data.get('token') or data.get('access_token') if isinstance(data, dict) else None
+        token = (data.get('token') or data.get('access_token')) if isinstance(data, dict) else None
         if not token:
             raise ProbeFailure('not_json', 'The token service {0} answered without a token.'.format(realm), status=status)
         return token
@@ -611,6 +612,11 @@ def check_arguments(params):
             raise ProbeFailure('invalid_argument', '{0} must be at least {1}, got {2}.'.format(name, minimum, params[name]))
     if params['password'] and not params['username']:
         raise ProbeFailure('invalid_argument', 'password is set but username is not; set both or neither.')
+    if params['ca_path'] and params['validate_certs']:
+        try:
+            tls.check_ca_file(params['ca_path'])
+        except ValueError as exc:
+            raise ProbeFailure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued the cache certificate.'.format(exc))
 
 
 def run(module, state):

@@ -24,6 +24,7 @@ import json
 import os
 import socket
 import ssl
+import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -272,6 +273,40 @@ class SilentServer(object):
         self.socket.close()
 
 
+class ResettingServer(object):
+    """Accepts TCP connections and resets them at once (SO_LINGER 0): a crashing or restarting backend."""
+
+    def __init__(self):
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(('127.0.0.1', 0))
+        self.socket.listen(16)
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.accepted = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve)
+        self.thread.daemon = True
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                connection, dummy = self.socket.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.accepted += 1
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+            connection.close()
+
+    def url(self, host='127.0.0.1'):
+        return 'https://%s:%d' % (host, self.port)
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        self.socket.close()
+
+
 def free_port():
     """A port nothing listens on (bound, then released)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -303,6 +338,9 @@ class Servers(object):
 
     def silent(self):
         return self._track(SilentServer())
+
+    def resetting(self):
+        return self._track(ResettingServer())
 
     def https_later(self, delay, app, issued, port):
         """Start an HTTPS server on ``port`` after ``delay`` seconds (a cache that is still starting)."""

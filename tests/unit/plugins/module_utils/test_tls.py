@@ -112,6 +112,16 @@ def test_certificate_info(pki):
     assert ISO_RE.match(info['not_before']) and ISO_RE.match(info['not_after'])
 
 
+def test_check_ca_file(pki, write_file, tmp_path):
+    good = write_file('bundle.pem', pki.root.pem + pki.intermediate.pem)
+    assert [tls.subject_string(c) for c in tls.check_ca_file(good)] == [
+        'CN=Test Root CA,O=dtr.cache tests', 'CN=Test Intermediate CA,O=dtr.cache tests']
+    with pytest.raises(ValueError, match='cannot read .*missing.pem: No such file or directory'):
+        tls.check_ca_file(str(tmp_path / 'missing.pem'))
+    with pytest.raises(ValueError, match='holds no PEM certificate'):
+        tls.check_ca_file(write_file('key.pem', pki.root.key_pem))
+
+
 # --- error classification ---------------------------------------------------------------------------------------
 
 

@@ -25,6 +25,11 @@ def dtr_app(bundle, path='/ca'):
     return app
 
 
+def warnings_of(result):
+    """Warning texts; ansible-core 2.19 modules emit them as WarningSummary dicts, older ones as strings."""
+    return [entry['event']['msg'] if isinstance(entry, dict) else entry for entry in result.get('warnings', [])]
+
+
 def mode_of(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
@@ -240,6 +245,19 @@ def test_validate_certs_with_the_wrong_ca_path(pki, servers, run_module, write_f
     assert result['failure_kind'] == 'untrusted_certificate'
     assert 'the server certificate is not signed by the CA in %s' % ca_path in result['msg']
     assert server.paths() == []
+
+
+def test_ca_path_problems(pki, servers, run_module, write_file, tmp_path):
+    server = servers.https(dtr_app(pki.root.pem), pki.server)
+    missing = str(tmp_path / 'missing.pem')
+    result = run_module(dtr_ca, dict(url=server.url(), validate_certs=True, ca_path=missing))
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'invalid_argument'
+    assert result['msg'] == 'ca_path: cannot read %s: No such file or directory. Give a PEM file of CA certificates.' % missing
+
+    ignored = run_module(dtr_ca, dict(url=server.url(), ca_path=missing))
+    assert ignored.get('failed') is None, ignored.get('msg')
+    assert 'ca_path is ignored because validate_certs is false.' in warnings_of(ignored)
 
 
 def test_http_error_status(pki, servers, run_module):

@@ -263,6 +263,16 @@ def test_plain_http_port_is_a_tls_error(servers, run_module, ca_path):
     assert 'Check that this port serves HTTPS' in result['msg']
 
 
+def test_ca_path_that_is_not_a_ca_file(pki, servers, run_module, write_file):
+    server = servers.https(RegistryApp(['a']), pki.server)
+    key_file = write_file('cache.key.pem', pki.server.key_pem)
+    result = probe(run_module, server.url(), ca_path=key_file)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'invalid_argument'
+    assert 'ca_path: %s holds no PEM certificate' % key_file in result['msg']
+    assert server.paths() == []
+
+
 @pytest.mark.parametrize('url', ['ftp://cache.example.com', 'https://cache.example.com/registry', 'cache.example.com:30443'])
 def test_bad_url_is_refused(run_module, url):
     result = probe(run_module, url)
@@ -310,8 +320,24 @@ def test_wait_gives_up_at_the_deadline(run_module, closed_port, ca_path):
     elapsed = time.monotonic() - started
     assert result['failed'] is True
     assert result['failure_kind'] == 'connection_refused'
-    assert result['attempts'] >= 3  # 0 s, 0.25 s, 0.75 s, at the deadline
+    # exponential backoff from 0.25 s: attempts at 0, 0.25, 0.75 and at the 1 s deadline
+    assert 3 <= result['attempts'] <= 5
     assert 0.9 < elapsed < 3
+
+
+def test_reset_connections_are_retried(servers, run_module, ca_path):
+    resetting = servers.resetting()
+    once = probe(run_module, resetting.url(), ca_path=ca_path)
+    assert once['failed'] is True
+    assert once['failure_kind'] == 'connection_error'
+    assert once['attempts'] == 1
+    assert 'the connection was closed by the server' in once['msg']
+
+    started = time.monotonic()
+    waited = probe(run_module, resetting.url(), ca_path=ca_path, wait_timeout=1)
+    assert time.monotonic() - started < 3
+    assert waited['failure_kind'] == 'connection_error'
+    assert waited['attempts'] >= 3
 
 
 def test_expect_repositories_present(pki, servers, run_module, ca_path):
