@@ -6,10 +6,16 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help setup test unit render lint sanity molecule cluster-up cluster-down clean
+.PHONY: help demo demo-down setup test unit render lint sanity molecule cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+demo: ## Set up everything and deploy two sites against the DTR stand-in, then pull through them
+	tests/demo/demo.sh
+
+demo-down: ## Stop the demo's stand-in and Kubernetes
+	tests/demo/down.sh
 
 setup: $(VENV)/.installed .collections/ansible_collections/dtr/cache ## Python environment and collection link
 
