@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo demo-down setup test unit render lint sanity molecule cluster-up cluster-down clean
+.PHONY: help demo demo-down setup test unit render lint sanity molecule e2e cluster-up cluster-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -29,7 +29,7 @@ $(VENV)/.installed: tests/requirements.txt requirements.txt
 	mkdir -p $(@D)
 	ln -sfn ../../.. $@
 
-test: setup unit render lint sanity molecule ## Everything CI runs
+test: setup unit render lint sanity molecule e2e ## Everything CI runs
 
 unit: setup ## Unit tests of modules, filters and the DTR stand-in (real local TLS servers)
 	$(BIN)/pytest tests/unit tests/standin -q
@@ -45,6 +45,9 @@ lint: setup ## ansible-lint, production profile
 
 sanity: setup ## ansible-test sanity
 	tests/sanity.sh
+
+e2e: setup ## Two sites, pulls through the cache, upstream outage, DTR registration (starts and stops the cluster)
+	tests/e2e/run.sh
 
 cluster-up: ## Start the local single-node Kubernetes (kubeconfig at .cluster/kubeconfig)
 	tests/cluster/up.sh

@@ -18,8 +18,11 @@ DTR does not document the settings key that names a user's cache; the stand-in c
 whole object instead of one key is caught. State is one JSON file, replaced atomically.
 
     python3 dtr_api.py --state-dir DIR [--listen 127.0.0.1:8081] [--port-file FILE]
+                       [--tls-cert CHAIN.pem --tls-key KEY.pem]
 
-(up.sh runs it; port 0 picks a free port and --port-file reports it, for the tests.)
+(up.sh runs it in plain HTTP behind nginx; port 0 picks a free port and --port-file reports
+it, for the tests. With --tls-cert and --tls-key it serves HTTPS itself, which the module
+tests use to talk to it as to DTR without nginx.)
 """
 
 import argparse
@@ -32,6 +35,7 @@ import json
 import os
 import re
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -51,6 +55,8 @@ DEFAULT_SETTINGS = {
 }
 
 MAX_BODY = 1 << 20
+# Seconds a client gets to finish the TLS handshake (--tls-cert), so that a silent one cannot hold a thread.
+HANDSHAKE_TIMEOUT = 10
 NAME_MAX = 255
 # A DNS name (labels of letters, digits and inner hyphens) for the cache host.
 DNS_NAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
@@ -355,6 +361,33 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     # Tests open many connections at once; the default backlog of 5 would refuse some.
     request_queue_size = 64
+    # An ssl.SSLContext with --tls-cert/--tls-key; None serves plain HTTP.
+    tls_context = None
+
+    def finish_request(self, request, client_address):
+        if self.tls_context is None:
+            return super().finish_request(request, client_address)
+        # The handshake runs here, in the request's thread, so a stuck client cannot block accept().
+        request.settimeout(HANDSHAKE_TIMEOUT)
+        try:
+            tls_socket = self.tls_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as exc:
+            # A client that does not trust the certificate ends up here; tests rely on that.
+            sys.stderr.write(f"{client_address[0]} TLS handshake failed: {exc}\n")
+            return None
+        tls_socket.settimeout(None)
+        try:
+            return super().finish_request(tls_socket, client_address)
+        finally:
+            tls_socket.close()
+
+
+def tls_context(cert_file, key_file):
+    """A server context for the certificate chain (leaf first) and key in these PEM files."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 def users_from_env(admin_user):
@@ -378,17 +411,24 @@ def main(argv=None):
     parser.add_argument("--state-dir", required=True, help="directory for dtr-api.json")
     parser.add_argument("--listen", default="127.0.0.1:8081", help="HOST:PORT; port 0 picks a free port")
     parser.add_argument("--port-file", help="write the bound port here once listening")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key")
+    parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
     args = parser.parse_args(argv)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
 
     host, dummy, port = args.listen.rpartition(":")
     os.makedirs(args.state_dir, exist_ok=True)
+    context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
     server = make_server(host or "127.0.0.1", int(port), os.path.join(args.state_dir, "dtr-api.json"))
+    server.tls_context = context
     bound = server.server_address[1]
     if args.port_file:
         with open(args.port_file + ".tmp", "w", encoding="utf-8") as f:
             f.write(f"{bound}\n")
         os.replace(args.port_file + ".tmp", args.port_file)
-    print(f"dtr_api listening on {host}:{bound}, users: {', '.join(server.RequestHandlerClass.state.users)}",
+    scheme = "https" if context else "http"
+    print(f"dtr_api listening on {scheme}://{host}:{bound}, users: {', '.join(server.RequestHandlerClass.state.users)}",
           file=sys.stderr, flush=True)
 
     # SIGTERM ends serve_forever() cleanly; shutdown() must run off the serving thread.

@@ -10,7 +10,11 @@ import time
 import urllib.error
 import urllib.request
 
+import ssl
+
 import pytest
+
+from ansible_collections.dtr.cache.tests.unit.tls_servers import make_certificate
 
 API = pathlib.Path(__file__).with_name("dtr_api.py")
 ADMIN = ("root-admin", "s3cret:with:colons")
@@ -19,8 +23,9 @@ ADMIN = ("root-admin", "s3cret:with:colons")
 class Api:
     """A running dtr_api.py process on a free loopback port with its own state dir."""
 
-    def __init__(self, state_dir, env_extra=None):
+    def __init__(self, state_dir, env_extra=None, extra_args=(), context=None):
         self.state_dir = state_dir
+        self.context = context
         self.log_path = state_dir / "api.log"
         port_file = state_dir / "port"
         if port_file.exists():
@@ -31,7 +36,7 @@ class Api:
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, str(API), "--state-dir", str(state_dir), "--listen", "127.0.0.1:0",
-                 "--port-file", str(port_file)],
+                 "--port-file", str(port_file), *extra_args],
                 stdout=log, stderr=log, stdin=subprocess.DEVNULL, env=env,
             )
         deadline = time.monotonic() + 15
@@ -40,7 +45,8 @@ class Api:
                 self.stop()
                 raise RuntimeError(f"dtr_api.py did not start: {self.log_path.read_text()}")
             time.sleep(0.05)
-        self.base = f"http://127.0.0.1:{int(port_file.read_text())}"
+        self.port = int(port_file.read_text())
+        self.base = f"{'https' if '--tls-cert' in extra_args else 'http'}://127.0.0.1:{self.port}"
 
     def stop(self):
         if self.proc.poll() is None:
@@ -66,7 +72,7 @@ class Api:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             req.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with urllib.request.urlopen(req, timeout=10, context=self.context) as resp:
                 status, hdrs, payload = resp.status, resp.headers, resp.read()
         except urllib.error.HTTPError as err:
             status, hdrs, payload = err.code, err.headers, err.read()
@@ -318,3 +324,39 @@ def test_every_request_is_logged(api):
 def test_sigterm_stops_the_service(api):
     api.proc.terminate()
     assert api.proc.wait(timeout=10) == 0
+
+
+# --- HTTPS (--tls-cert/--tls-key) --------------------------------------------------------------
+
+def test_serves_https_with_the_given_certificate(tmp_path):
+    root = make_certificate("Stand-in Test CA", ca=True)
+    server_cert = make_certificate("localhost", issuer=root, sans=["localhost", "127.0.0.1"])
+    (tmp_path / "chain.pem").write_text(server_cert.chain_pem)
+    (tmp_path / "key.pem").write_text(server_cert.key_pem)
+    trusting = ssl.create_default_context(cadata=root.pem)
+    api = Api(tmp_path, extra_args=["--tls-cert", str(tmp_path / "chain.pem"), "--tls-key", str(tmp_path / "key.pem")],
+              context=trusting)
+    try:
+        assert api.base.startswith("https://")
+        assert api.call("GET", "/api/v0/content_caches") == (200, [])
+        cache = create(api)
+        # A client that does not trust the CA fails the handshake ...
+        api.context = ssl.create_default_context(cadata=make_certificate("Other CA", ca=True).pem)
+        with pytest.raises(urllib.error.URLError) as failed:
+            api.call("GET", "/api/v0/content_caches")
+        assert isinstance(failed.value.reason, ssl.SSLCertVerificationError)
+        # ... and plain HTTP gets no answer, while the service keeps serving trusting clients.
+        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+            urllib.request.urlopen(f"http://127.0.0.1:{api.port}/_ping", timeout=5).close()
+        api.context = trusting
+        assert api.call("GET", "/api/v0/content_caches") == (200, [cache])
+    finally:
+        api.stop()
+    assert "TLS handshake failed" in api.log_path.read_text()
+
+
+def test_tls_cert_needs_tls_key(tmp_path):
+    done = subprocess.run([sys.executable, str(API), "--state-dir", str(tmp_path), "--tls-cert", "x.pem"],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "--tls-cert and --tls-key go together" in done.stderr

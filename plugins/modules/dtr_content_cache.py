@@ -1,0 +1,686 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright (c) dtr.cache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+DOCUMENTATION = r"""
+module: dtr_content_cache
+short_description: Register a content cache with Docker Trusted Registry and point users at it
+version_added: 0.1.0
+author:
+  - DTR cache collection maintainers (@dtr-cache)
+description:
+  - Adds, updates or removes a content cache in DTR through C(/api/v0/content_caches), so that DTR redirects the blob
+    pulls of the users who chose the cache to O(host).
+  - Optionally points DTR users at the cache, or away from it, through C(/api/v0/accounts/{user}/settings).
+  - Caches are found by O(name). DTR assigns the id.
+  - All reads happen before the first write, so an unknown user or a missing O(settings_key) fails without changing
+    anything.
+  - Every failure sets RV(failure_kind) so that callers can branch on the cause.
+extends_documentation_fragment:
+  - dtr.cache.attributes
+attributes:
+  check_mode:
+    support: full
+    details:
+      - In check mode the module reads the caches and the users' settings and reports what would change, without
+        any C(POST) or C(DELETE).
+      - When the cache would be created or re-created, its new id is not known yet; RV(cache.id) and the RV(users[].after)
+        of the users who would be pointed at it are V(null).
+  diff_mode:
+    support: full
+    details:
+      - Returns the cache object and each listed user's O(settings_key) value, before and after.
+  idempotent:
+    support: full
+options:
+  url:
+    description:
+      - Base URL of DTR such as V(https://dtr.example.com) or V(https://dtr.example.com:8443).
+      - Must use C(https). A trailing V(/) is ignored; any other path is refused because the API lives at the root.
+    type: str
+    required: true
+  username:
+    description:
+      - A DTR admin. Sent with HTTP basic authentication on every request.
+    type: str
+    required: true
+  password:
+    description:
+      - Password or access token of O(username).
+    type: str
+    required: true
+  validate_certs:
+    description:
+      - Whether to verify DTR's certificate and host name.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - PEM file of the CA that issued DTR's certificate, for example the file that M(dtr.cache.dtr_ca) wrote.
+      - Only this CA is trusted when set; without it the system trust store is used. Ignored, with a warning, when
+        O(validate_certs=false).
+    type: path
+  timeout:
+    description:
+      - Timeout in seconds of each HTTP request.
+    type: int
+    default: 30
+  use_proxy:
+    description:
+      - Whether to use the proxy from the C(https_proxy) and C(no_proxy) environment variables.
+    type: bool
+    default: true
+  name:
+    description:
+      - The cache's name in DTR, what users see when they choose a cache.
+    type: str
+    required: true
+  host:
+    description:
+      - The URL to which DTR redirects blob pulls, V(https://fqdn[:port]), that is the C(http.host) of the cache's
+        configuration, including a non-default port such as a NodePort.
+      - Required when O(state=present).
+      - Compared with the registered host as an origin, so the case of the host name, a trailing V(/) and an explicit
+        V(:443) do not count as a change.
+    type: str
+  state:
+    description:
+      - V(present) registers the cache, or updates its host; V(absent) removes the registration.
+      - DTR does not document how to change a cache's host, so an update deletes the cache and creates it again with
+        the same name. The cache then gets a B(new id). Users listed in O(users) are pointed at the new id; other
+        users who had chosen the cache fall back to pulling from DTR and must choose it again. The module warns when
+        this happens.
+    type: str
+    choices: [present, absent]
+    default: present
+  users:
+    description:
+      - DTR users to point at the cache (O(state=present)), or away from it (O(state=absent), only those whose setting
+        names this cache; they go back to pulling from DTR itself).
+      - Each user's settings are read first; the module writes back only O(settings_key), and only when its value
+        differs.
+      - Users not listed are left alone.
+    type: list
+    elements: str
+    default: []
+  settings_key:
+    description:
+      - The key of a user's account settings that carries the id of the chosen cache, V("") for none.
+      - DTR does not document this key publicly. The module never invents it; when a listed user's settings do not
+        have the key, it fails and names the keys that are there.
+    type: str
+    default: contentCacheUUID
+seealso:
+  - module: dtr.cache.dtr_ca
+  - module: dtr.cache.registry_catalog_info
+notes:
+  - Register the cache only after it answers with a certificate that clients trust (see
+    M(dtr.cache.registry_catalog_info)); DTR sends users' blob pulls to O(host) as soon as they chose the cache.
+  - When cryptography is installed, O(ca_path) is parsed before connecting, so that a wrong file is not reported as
+    a TLS failure.
+requirements:
+  - cryptography (optional, to check O(ca_path) before connecting)
+"""
+
+EXAMPLES = r"""
+- name: Fetch DTR's CA
+  dtr.cache.dtr_ca:
+    url: https://dtr.example.com
+    dest: /etc/dtr-cache/dtr-ca.pem
+
+- name: Register the EU cache and point two users at it
+  dtr.cache.dtr_content_cache:
+    url: https://dtr.example.com
+    username: admin
+    password: "{{ dtr_admin_password }}"
+    ca_path: /etc/dtr-cache/dtr-ca.pem
+    name: eu-west
+    host: https://cache-eu.example.com:30443
+    users:
+      - alice
+      - ci-eu
+  register: registration
+
+- name: Show the id DTR gave the cache
+  ansible.builtin.debug:
+    msg: "{{ registration.cache.id }}"
+
+- name: Remove the cache; alice goes back to pulling from DTR
+  dtr.cache.dtr_content_cache:
+    url: https://dtr.example.com
+    username: admin
+    password: "{{ dtr_admin_password }}"
+    ca_path: /etc/dtr-cache/dtr-ca.pem
+    name: eu-west
+    state: absent
+    users:
+      - alice
+"""
+
+RETURN = r"""
+url:
+  description: The normalized base URL of DTR.
+  returned: always
+  type: str
+  sample: https://dtr.example.com
+cache:
+  description:
+    - The cache as registered in DTR after the run, V({}) when it is absent.
+    - In check mode, what it would be; RV(cache.id) is V(null) when DTR would assign a new one.
+  returned: success
+  type: dict
+  contains:
+    id:
+      description: DTR's id of the cache, the value users' settings carry.
+      type: str
+      returned: when the cache is present
+      sample: 5a4b1f3e-7c0d-4e26-9a8b-1d2c3e4f5a6b
+    name:
+      description: The cache's name.
+      type: str
+      returned: when the cache is present
+      sample: eu-west
+    host:
+      description: The URL DTR redirects blob pulls to.
+      type: str
+      returned: when the cache is present
+      sample: https://cache-eu.example.com:30443
+users:
+  description: One entry per user of O(users), in order, duplicates removed.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The user's name.
+      type: str
+      returned: success
+      sample: alice
+    before:
+      description: The value of O(settings_key) before the run.
+      type: str
+      returned: success
+      sample: ""
+    after:
+      description:
+        - The value of O(settings_key) after the run (in check mode, what it would be).
+        - V(null) in check mode when the cache would get a new id.
+      type: str
+      returned: success
+      sample: 5a4b1f3e-7c0d-4e26-9a8b-1d2c3e4f5a6b
+    changed:
+      description: Whether the user's setting was (or would be) written.
+      type: bool
+      returned: success
+      sample: true
+status:
+  description: The HTTP status of the failing request.
+  returned: when failure_kind is authentication_failed, invalid_request, unknown_user or http_error
+  type: int
+  sample: 400
+dtr_errors:
+  description: The C(errors) list of DTR's error answer, each with C(code) and C(message).
+  returned: when failure_kind is invalid_request, unknown_user or http_error and DTR sent them
+  type: list
+  elements: dict
+  sample: [{"code": "INVALID_CONTENT_CACHE", "message": "host must be an https:// URL"}]
+failure_kind:
+  description:
+    - Why the module failed, for callers that branch on it.
+    - V(authentication_failed) (HTTP 401 for the admin credentials), V(invalid_request) (HTTP 400; DTR's code and
+      message are in the message and RV(dtr_errors)), V(unknown_user), V(missing_settings_key), V(duplicate_name)
+      (DTR lists several caches with O(name)), V(http_error) (any other error status), V(not_json) (an answer that is
+      not the JSON DTR sends), V(untrusted_certificate), V(hostname_mismatch), V(connection_refused), V(timeout),
+      V(tls_error), V(connection_error), V(invalid_argument).
+    - A failure after a write still reports C(changed=true).
+  returned: failure
+  type: str
+  sample: authentication_failed
+"""
+
+import ipaddress
+import json
+import re
+from http.client import HTTPException
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.urls import Request, SSLValidationError
+
+from ansible_collections.dtr.cache.plugins.module_utils import tls
+
+
+HTTP_AGENT = 'ansible-dtr.cache-dtr_content_cache'
+CACHES_PATH = '/api/v0/content_caches'
+SETTINGS_PATH = '/api/v0/accounts/{0}/settings'
+EXCERPT = 200
+CONNECTION_ERRORS = (URLError, OSError, ValueError, HTTPException, SSLValidationError)
+# A DNS name: labels of letters, digits and inner hyphens.
+DNS_NAME = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$')
+
+
+class DTRFailure(Exception):
+    """A failure with its failure_kind and readable message."""
+
+    def __init__(self, kind, msg, **extra):
+        super(DTRFailure, self).__init__(msg)
+        self.kind = kind
+        self.msg = msg
+        self.extra = extra
+
+
+def excerpt(body, length=EXCERPT):
+    """The start of a body as printable text."""
+    text = to_text(body[:length * 4], errors='replace')
+    text = re.sub(r'\s+', ' ', text)
+    text = re.sub(r'[^\x20-\x7e]', '?', text).strip()
+    return text[:length]
+
+
+def shown(data):
+    """The start of decoded JSON, for messages."""
+    return excerpt(to_bytes(json.dumps(data)))
+
+
+def normalize_base_url(url):
+    """The DTR base URL ``https://host[:port]``; refuses other schemes and paths."""
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError as exc:
+        raise DTRFailure('invalid_argument', 'url {0!r} is not a valid URL: {1}.'.format(url, exc))
+    if parts.scheme.lower() != 'https' or not parts.hostname:
+        raise DTRFailure('invalid_argument', 'url must look like https://dtr.example.com, got {0!r}. DTR serves its API over HTTPS.'.format(url))
+    if parts.path not in ('', '/') or parts.query or parts.fragment:
+        raise DTRFailure(
+            'invalid_argument',
+            'url {0!r} has a path, query or fragment; give the DTR root such as https://{1} (the API is at /api/v0/).'
+            .format(url, parts.netloc),
+        )
+    return urlunsplit(('https', parts.netloc, '', '', ''))
+
+
+def host_origin(host):
+    """``(scheme, host name, port)`` of a cache host URL, for comparison; raises ValueError with a reason."""
+    parts = urlsplit(host)
+    port = parts.port
+    if parts.scheme.lower() != 'https':
+        raise ValueError('it must be an https:// URL, because DTR redirects clients there and clients use TLS')
+    if '@' in parts.netloc:
+        raise ValueError('it must not carry user information')
+    if parts.path not in ('', '/') or parts.query or parts.fragment:
+        raise ValueError('it must be scheme, host name and port only (no path, query or fragment)')
+    hostname = parts.hostname
+    if not hostname:
+        raise ValueError('it has no host name')
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        if not DNS_NAME.match(hostname):
+            raise ValueError('{0!r} is not a valid DNS name or IP address'.format(hostname))
+    if port == 0:
+        raise ValueError('the port must be between 1 and 65535')
+    return 'https', hostname.lower().rstrip('.'), port or 443
+
+
+def same_host(registered, wanted):
+    """Whether two host URLs name the same origin; falls back to string comparison for what cannot be parsed."""
+    try:
+        return host_origin(registered) == host_origin(wanted)
+    except (ValueError, AttributeError):
+        return registered == wanted
+
+
+def check_arguments(module):
+    params = module.params
+    if params['timeout'] <= 0:
+        raise DTRFailure('invalid_argument', 'timeout must be a positive number of seconds, got {0}.'.format(params['timeout']))
+    if not params['name'] or not params['name'].strip():
+        raise DTRFailure('invalid_argument', 'name must not be empty.')
+    if not params['settings_key']:
+        raise DTRFailure('invalid_argument', 'settings_key must not be empty.')
+    if any(not user or not user.strip() for user in params['users']):
+        raise DTRFailure('invalid_argument', 'users must not contain empty names, got {0!r}.'.format(params['users']))
+    if params['state'] == 'present':
+        try:
+            host_origin(params['host'])
+        except ValueError as exc:
+            raise DTRFailure(
+                'invalid_argument',
+                'host {0!r} is not usable: {1}. Give the URL clients reach the cache at, such as '
+                'https://cache.example.com:30443 (the cache\'s http.host).'.format(params['host'], exc),
+            )
+    if params['ca_path']:
+        if not params['validate_certs']:
+            module.warn('ca_path is ignored because validate_certs is false.')
+        elif tls.HAS_CRYPTOGRAPHY:
+            try:
+                tls.check_ca_file(params['ca_path'])
+            except ValueError as exc:
+                raise DTRFailure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued DTR\'s certificate.'.format(exc))
+
+
+def dtr_errors(body):
+    """The ``errors`` list of a DTR error answer, or []."""
+    try:
+        data = json.loads(to_text(body, errors='surrogate_or_strict'))
+    except (ValueError, UnicodeError):
+        return []
+    errors = data.get('errors') if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [dict(code=to_text(entry.get('code', '')), message=to_text(entry.get('message', '')))
+            for entry in errors if isinstance(entry, dict)]
+
+
+def describe_errors(errors, body):
+    if errors:
+        return '; '.join('{0}: {1}'.format(entry['code'], entry['message']) for entry in errors)
+    return repr(excerpt(body)) if body else 'no details'
+
+
+class DTRClient(object):
+    """The content-cache and account-settings API of DTR, with admin basic auth."""
+
+    def __init__(self, module, base):
+        params = module.params
+        self.base = base
+        self.username = params['username']
+        self.timeout = params['timeout']
+        self.ca_path = params['ca_path'] if params['validate_certs'] else None
+        self.request = Request(
+            url_username=params['username'],
+            url_password=params['password'],
+            force_basic_auth=True,
+            use_proxy=params['use_proxy'],
+            timeout=params['timeout'],
+            validate_certs=params['validate_certs'],
+            ca_path=self.ca_path,
+            http_agent=HTTP_AGENT,
+            # The admin's credentials go to url only; DTR's API does not redirect.
+            follow_redirects='none',
+        )
+
+    def call(self, method, path, body=None):
+        """``(status, body bytes)`` of a 2xx answer; DTRFailure on connection errors and error statuses."""
+        url = self.base + path
+        headers = {'Accept': 'application/json'}
+        data = None
+        if body is not None:
+            data = to_bytes(json.dumps(body))
+            headers['Content-Type'] = 'application/json'
+        try:
+            response = self.request.open(method, url, data=data, headers=headers)
+            try:
+                return response.getcode(), response.read()
+            finally:
+                response.close()
+        except HTTPError as exc:
+            try:
+                error_body = exc.read() or b''
+            except Exception:  # pylint: disable=broad-except
+                error_body = b''
+            location = exc.headers.get('Location') if exc.headers is not None else None
+            raise self.http_failure(method, url, exc.code, error_body, location)
+        except CONNECTION_ERRORS as exc:
+            raise self.connection_failure(exc, url)
+
+    def call_json(self, method, path, body=None):
+        status, raw = self.call(method, path, body)
+        try:
+            return json.loads(to_text(raw, errors='surrogate_or_strict'))
+        except (ValueError, UnicodeError):
+            raise DTRFailure(
+                'not_json',
+                '{0} {1}{2} answered HTTP {3} with a body that is not JSON: {4!r}. Check that url points at DTR '
+                '(not at a load balancer page or another service).'.format(method, self.base, path, status, excerpt(raw)),
+                status=status,
+            )
+
+    def http_failure(self, method, url, status, body, location=None):
+        errors = dtr_errors(body)
+        details = describe_errors(errors, body)
+        extra = dict(status=status)
+        if errors:
+            extra['dtr_errors'] = errors
+        if status == 401:
+            return DTRFailure(
+                'authentication_failed',
+                'DTR rejected the admin credentials for {0} at {1} (HTTP 401 on {2} {3}). '
+                'Check username and password (or access token).'.format(self.username, self.base, method, url),
+                **extra
+            )
+        if status == 400:
+            return DTRFailure('invalid_request', 'DTR refused {0} {1} (HTTP 400): {2}.'.format(method, url, details), **extra)
+        if 300 <= status < 400:
+            hint = ('DTR\'s API does not redirect, so the module does not follow it (it would send the admin credentials '
+                    'elsewhere): redirected to {0!r}. Set url to the address DTR answers at.'.format(location))
+        elif status == 403:
+            hint = 'The account {0} must be a DTR admin.'.format(self.username)
+        elif status == 404:
+            hint = 'Check that url points at DTR 2.3 or later, which has the content-cache API.'
+        elif status >= 500:
+            hint = 'DTR is failing; read its logs and try again.'
+        else:
+            hint = 'Check that url points at DTR.'
+        return DTRFailure('http_error', '{0} {1} answered HTTP {2}: {3}. {4}'.format(method, url, status, details, hint), **extra)
+
+    def connection_failure(self, exc, url):
+        if isinstance(exc, SSLValidationError):
+            error = tls.TLSCheckError(tls.KIND_UNTRUSTED, to_native(exc))
+        else:
+            error = tls.classify_connection_error(exc) or tls.TLSCheckError(tls.KIND_CONNECTION, to_native(exc))
+        if error.kind == tls.KIND_UNTRUSTED:
+            where = 'the CA in {0}'.format(self.ca_path) if self.ca_path else 'a CA of the system trust store'
+            msg = ('Cannot reach DTR at {0}: its certificate is not signed by {1} ({2}). Set ca_path to DTR\'s CA, '
+                   'for example the file dtr.cache.dtr_ca wrote.'.format(self.base, where, error.detail))
+        elif error.kind == tls.KIND_HOSTNAME:
+            msg = ('Cannot reach DTR at {0}: its certificate does not cover the host name in url ({1}). '
+                   'Use the host name DTR\'s certificate was issued for.'.format(self.base, error.detail))
+        elif error.kind == tls.KIND_REFUSED:
+            msg = 'Cannot reach DTR at {0}: the connection was refused. Check the host and port of url and that DTR runs.'.format(self.base)
+        elif error.kind == tls.KIND_TIMEOUT:
+            msg = ('Cannot reach DTR at {0}: no answer within {1} seconds. Check firewalls and proxy settings (use_proxy), '
+                   'or raise timeout.'.format(self.base, self.timeout))
+        elif error.kind == tls.KIND_TLS:
+            msg = 'Cannot reach DTR at {0}: the TLS handshake failed ({1}). Check that the port serves HTTPS.'.format(self.base, error.detail)
+        else:
+            msg = 'Cannot reach DTR at {0} ({1}): {2}. Check the host name, network and proxy settings.'.format(self.base, url, error.detail)
+        return DTRFailure(error.kind, msg)
+
+    # --- the API -----------------------------------------------------------------------------------------------
+
+    def list_caches(self):
+        data = self.call_json('GET', CACHES_PATH)
+        if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
+            raise DTRFailure(
+                'not_json',
+                'GET {0}{1} answered JSON that is not a list of content caches: {2!r}.'.format(self.base, CACHES_PATH, shown(data)),
+            )
+        return data
+
+    def create_cache(self, name, host):
+        data = self.call_json('POST', CACHES_PATH, dict(name=name, host=host))
+        if not isinstance(data, dict) or not data.get('id'):
+            raise DTRFailure(
+                'not_json',
+                'POST {0}{1} answered without the id of the new cache: {2!r}.'.format(self.base, CACHES_PATH, shown(data)),
+            )
+        return data
+
+    def delete_cache(self, cache_id):
+        try:
+            self.call('DELETE', '{0}/{1}'.format(CACHES_PATH, quote(cache_id, safe='')))
+        except DTRFailure as failure:
+            # Deleted by someone else since the listing: the goal is reached.
+            if failure.extra.get('status') != 404:
+                raise
+
+    def settings_path(self, user):
+        return SETTINGS_PATH.format(quote(user, safe=''))
+
+    def read_settings(self, user):
+        try:
+            data = self.call_json('GET', self.settings_path(user))
+        except DTRFailure as failure:
+            if failure.extra.get('status') != 404:
+                raise
+            raise DTRFailure(
+                'unknown_user',
+                'user {0} does not exist in DTR at {1} ({2}). Check the names in users.'.format(user, self.base, failure.msg),
+                **failure.extra
+            )
+        if not isinstance(data, dict):
+            raise DTRFailure(
+                'not_json',
+                'GET {0}{1} answered JSON that is not a settings object: {2!r}.'.format(self.base, self.settings_path(user), shown(data)),
+            )
+        return data
+
+    def write_setting(self, user, key, value):
+        # Only the one key is sent: DTR merges it into the settings and keeps the others.
+        self.call('POST', self.settings_path(user), {key: value})
+
+
+def public_cache(cache):
+    """The RV(cache) dict of a DTR cache object."""
+    if not cache:
+        return {}
+    return dict(id=cache.get('id'), name=cache.get('name'), host=cache.get('host'))
+
+
+def find_cache(caches, name, base):
+    matches = [cache for cache in caches if cache.get('name') == name]
+    if len(matches) > 1:
+        raise DTRFailure(
+            'duplicate_name',
+            'DTR at {0} lists {1} content caches named {2!r} (ids {3}); the module cannot tell which one to manage. '
+            'Delete the extra ones in DTR.'.format(base, len(matches), name, ', '.join(to_text(cache.get('id')) for cache in matches)),
+        )
+    return matches[0] if matches else None
+
+
+def read_users(client, users, key):
+    """``[(user, value of key)]``; fails on unknown users and on settings without the key."""
+    values = []
+    for user in users:
+        settings = client.read_settings(user)
+        if key not in settings:
+            raise DTRFailure(
+                'missing_settings_key',
+                'The DTR settings of user {0} have no key {1!r} (they have: {2}). DTR does not document the key that carries '
+                'a user\'s content cache; the module does not invent one. Set settings_key to the key this DTR uses '
+                '(choose a cache for a user in the DTR web UI, then read GET {3}{4}).'.format(
+                    user, key, ', '.join(sorted(to_text(name) for name in settings)) or 'none', client.base, client.settings_path(user)),
+            )
+        values.append((user, settings[key]))
+    return values
+
+
+def ensure_present(module, client, existing, result):
+    """Create the cache, or re-create it with the wanted host. Returns the cache after (id None in check mode if new)."""
+    params = module.params
+    name, host = params['name'], params['host']
+    if existing is not None and same_host(existing.get('host'), host):
+        return public_cache(existing)
+    if existing is not None:
+        module.warn(
+            'The content cache {0!r} {1} re-created to change its host from {2} to {3}, so it gets a new id. Users not listed '
+            'in users who had chosen it fall back to pulling from DTR and must choose it again.'.format(
+                name, 'would be' if module.check_mode else 'is', existing.get('host'), host))
+    if module.check_mode:
+        return dict(id=None, name=name, host=host)
+    if existing is not None:
+        client.delete_cache(existing['id'])
+        result.update(changed=True, cache={})
+    try:
+        created = public_cache(client.create_cache(name, host))
+    except DTRFailure as failure:
+        if existing is not None:
+            failure.msg = ('The registration of {0!r} (id {1}, host {2}) was deleted to change its host, but creating it again '
+                           'failed, so DTR has no cache {0!r} now: {3}').format(name, existing['id'], existing.get('host'), failure.msg)
+        raise
+    result.update(changed=True, cache=created)
+    return created
+
+
+def run(module, client, result):
+    """Read everything first, then write what differs (nothing in check mode). Fills ``result`` as it goes."""
+    params = module.params
+    key = params['settings_key']
+    existing = find_cache(client.list_caches(), params['name'], client.base)
+    current = read_users(client, list(dict.fromkeys(params['users'])), key)
+    result['cache'] = before_cache = public_cache(existing)
+
+    if params['state'] == 'present':
+        after_cache = ensure_present(module, client, existing, result)
+    else:
+        after_cache = {}
+    result['users'] = entries = []
+    for user, value in current:
+        if params['state'] == 'present':
+            after = after_cache['id']
+            needed = after is None or value != after
+        else:
+            needed = existing is not None and value == existing['id']
+            after = '' if needed else value
+        if needed and not module.check_mode:
+            client.write_setting(user, key, after)
+            result['changed'] = True
+        entries.append(dict(name=user, before=value, after=after, changed=needed))
+
+    if params['state'] == 'absent' and existing is not None and not module.check_mode:
+        # After the users: DTR may reset the settings that name a deleted cache, which would hide that they did.
+        client.delete_cache(existing['id'])
+        result['changed'] = True
+
+    result['cache'] = after_cache
+    result['changed'] = result['changed'] or after_cache != before_cache or any(entry['changed'] for entry in entries)
+    if module._diff:
+        result['diff'] = dict(
+            before=dict(cache=before_cache, users=dict((entry['name'], {key: entry['before']}) for entry in entries)),
+            after=dict(cache=after_cache, users=dict((entry['name'], {key: entry['after']}) for entry in entries)),
+        )
+    return result
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            url=dict(type='str', required=True),
+            username=dict(type='str', required=True),
+            password=dict(type='str', required=True, no_log=True),
+            validate_certs=dict(type='bool', default=True),
+            ca_path=dict(type='path'),
+            timeout=dict(type='int', default=30),
+            use_proxy=dict(type='bool', default=True),
+            name=dict(type='str', required=True),
+            host=dict(type='str'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            users=dict(type='list', elements='str', default=[]),
+            settings_key=dict(type='str', default='contentCacheUUID', no_log=False),
+        ),
+        required_if=[('state', 'present', ['host'])],
+        supports_check_mode=True,
+    )
+    result = dict(changed=False, url=module.params['url'])
+    try:
+        result['url'] = normalize_base_url(module.params['url'])
+        check_arguments(module)
+        run(module, DTRClient(module, result['url']), result)
+    except DTRFailure as failure:
+        module.fail_json(msg=failure.msg, failure_kind=failure.kind, **dict(result, **failure.extra))
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

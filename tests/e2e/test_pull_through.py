@@ -1,0 +1,210 @@
+"""End to end, as a user lives it: two sites deployed by one playbook run on the local
+Kubernetes, a multi-layer image pushed to the DTR stand-in, pulled through a cache with skopeo.
+
+Needs the cluster and the stand-in running (`make e2e` starts and stops them). The numbers
+(pull times, bytes fetched from upstream) go to .cluster/e2e-report.json and the test log.
+"""
+
+import base64
+import json
+import os
+import pathlib
+import re
+import secrets
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+
+import kubernetes
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+STATE = ROOT / ".cluster"
+STANDIN = STATE / "standin"
+BIN = pathlib.Path(sys.executable).parent
+ANSIBLE_ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+ACCESS_LOG = STANDIN / "nginx-access.log"
+# The stand-in's access-log line: CLIENT [TIME] ADDR:PORT "METHOD URI PROTO" STATUS BODY_BYTES ...
+LOG_LINE = re.compile(r'^\S+ \[[^]]+\] \S+ "(?P<method>\S+) (?P<uri>\S+) [^"]*" (?P<status>\d+) (?P<bytes>\d+) ')
+SITES = ("site-a", "site-b")
+REPORT = {}
+
+
+def run(argv, env=None, timeout=600):
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=timeout, check=False)
+    return result.returncode, result.stdout + result.stderr
+
+
+def playbook(name):
+    return run([str(BIN / "ansible-playbook"), "-i", "inventories/local", "playbooks/%s" % name], env=ANSIBLE_ENV, timeout=1200)
+
+
+def recap(output):
+    """{host: {ok: n, changed: n, failed: n, ...}} from an ansible-playbook recap."""
+    hosts = {}
+    for line in output.splitlines():
+        match = re.match(r"^(\S+)\s+:\s+(.*)$", line)
+        if match and "ok=" in match.group(2):
+            hosts[match.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(2))}
+    return hosts
+
+
+def inventory_vars(site):
+    host_vars = yaml.safe_load((ROOT / "inventories/local/host_vars/%s.yml" % site).read_text())
+    host_ip = (STATE / "host-ip").read_text().strip()
+    host = host_vars["dtr_cache_external_host"].replace("{{ _local_host_ip }}", host_ip)
+    return host_vars["dtr_cache_namespace"], host
+
+
+def node_port(namespace):
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    return api.read_namespaced_service("dtr-cache", namespace).spec.ports[0].node_port
+
+
+def blob_fetches(since, repository):
+    """(count, bytes) of blob GETs for ``repository`` in the stand-in's access log after offset ``since``."""
+    count = size = 0
+    with open(ACCESS_LOG, encoding="utf-8") as log:
+        log.seek(since)
+        for line in log:
+            match = LOG_LINE.match(line)
+            if match and match.group("method") == "GET" and match.group("uri").startswith("/v2/%s/blobs/" % repository):
+                count += 1
+                size += int(match.group("bytes"))
+    return count, size
+
+
+def log_offset():
+    return ACCESS_LOG.stat().st_size
+
+
+def skopeo(*args):
+    return run(["skopeo"] + list(args), timeout=300)
+
+
+class Site:
+    def __init__(self, name):
+        self.name = name
+        self.namespace, self.host = inventory_vars(name)
+        self.port = node_port(self.namespace)
+        self.address = "%s:%d" % (self.host, self.port)
+        self.ca = STATE / ("%s-ca.pem" % name)
+        self.cert_dir = STATE / ("%s-e2e-certs.d" % name)
+        self.cert_dir.mkdir(exist_ok=True)
+        (self.cert_dir / "ca.crt").write_text(self.ca.read_text())
+
+    def pull(self, reference, dest):
+        begin = time.monotonic()
+        code, output = skopeo("copy", "--src-cert-dir", str(self.cert_dir), "docker://%s/%s" % (self.address, reference), "oci:%s:1" % dest)
+        return code, output, time.monotonic() - begin
+
+    def get(self, path):
+        context = ssl.create_default_context(cafile=str(self.ca))
+        with urllib.request.urlopen("https://%s%s" % (self.address, path), context=context, timeout=10) as answer:
+            return json.loads(answer.read())
+
+
+@pytest.fixture(scope="module", autouse=True)
+def report():
+    """Writes what the run measured, whatever the outcome."""
+    yield REPORT
+    (STATE / "e2e-report.json").write_text(json.dumps(REPORT, indent=2) + "\n")
+    print("\ne2e measurements: " + json.dumps(REPORT))
+
+
+@pytest.fixture(scope="module")
+def deployed():
+    begin = time.monotonic()
+    code, output = playbook("deploy-cache.yml")
+    REPORT["deploy_seconds"] = round(time.monotonic() - begin, 1)
+    assert code == 0, output[-6000:]
+    return output
+
+
+@pytest.fixture(scope="module")
+def sites(deployed):
+    return {name: Site(name) for name in SITES}
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    """A fresh 3-layer image in the stand-in (a new repository each run, so no cache holds it yet)."""
+    layout = tmp_path_factory.mktemp("image") / "layout"
+    repository = "e2e/app-%s" % secrets.token_hex(4)
+    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "3", "--layer-size-kb", "1024"])
+    assert code == 0, output
+    built = json.loads(output)
+    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout, "docker://localhost:8443/%s:1" % repository)
+    assert code == 0, output
+    code, manifest = skopeo("inspect", "--raw", "--cert-dir", str(STANDIN / "certdir"), "docker://localhost:8443/%s:1" % repository)
+    assert code == 0, manifest
+    return {"repository": repository, "manifest": manifest, "blob_bytes": built["blob_bytes"], "layers": 3}
+
+
+def test_one_run_deploys_and_verifies_both_sites(deployed):
+    hosts = recap(deployed)
+    assert set(hosts) == set(SITES)
+    assert all(stats["failed"] == 0 and stats["unreachable"] == 0 for stats in hosts.values())
+    assert deployed.count("answers over TLS") == 2
+
+
+def test_a_second_run_changes_nothing(deployed):
+    code, output = playbook("deploy-cache.yml")
+    assert code == 0, output[-4000:]
+    assert {host: stats["changed"] for host, stats in recap(output).items()} == {"site-a": 0, "site-b": 0}
+
+
+def test_first_pull_through_the_cache_matches_upstream(sites, image, tmp_path):
+    site = sites["site-a"]
+    mark = log_offset()
+    code, output, seconds = site.pull("%s:1" % image["repository"], tmp_path / "first")
+    assert code == 0, output
+    pulled = json.loads((tmp_path / "first" / "index.json").read_text())["manifests"][0]
+    code, through_cache = skopeo("inspect", "--raw", "--cert-dir", str(site.cert_dir), "docker://%s/%s:1" % (site.address, image["repository"]))
+    assert code == 0, through_cache
+    assert through_cache == image["manifest"], "the cache serves the upstream's manifest byte for byte"
+    upstream_layers = [layer["digest"] for layer in json.loads(image["manifest"])["layers"]]
+    local_manifest = json.loads((tmp_path / "first" / "blobs" / "sha256" / pulled["digest"].split(":")[1]).read_text())
+    assert [layer["digest"] for layer in local_manifest["layers"]] == upstream_layers
+    count, fetched = blob_fetches(mark, image["repository"])
+    assert count >= image["layers"]
+    REPORT["first_pull"] = {"seconds": round(seconds, 3), "upstream_blob_requests": count, "upstream_blob_bytes": fetched,
+                            "image_blob_bytes": image["blob_bytes"]}
+
+
+def test_second_pull_fetches_no_blob_from_upstream(sites, image, tmp_path):
+    site = sites["site-a"]
+    mark = log_offset()
+    code, output, seconds = site.pull("%s:1" % image["repository"], tmp_path / "second")
+    assert code == 0, output
+    count, fetched = blob_fetches(mark, image["repository"])
+    assert (count, fetched) == (0, 0)
+    REPORT["cached_pull"] = {"seconds": round(seconds, 3), "upstream_blob_requests": count, "upstream_blob_bytes": fetched}
+
+
+def test_catalog_lists_the_repository(sites, image):
+    assert image["repository"] in sites["site-a"].get("/v2/_catalog")["repositories"]
+
+
+def test_cached_image_pulls_while_upstream_is_down(sites, image, tmp_path):
+    code, output = run(["tests/standin/down.sh"])
+    assert code == 0, output
+    try:
+        code, output, seconds = sites["site-a"].pull("%s:1" % image["repository"], tmp_path / "offline")
+        assert code == 0, output
+        REPORT["pull_with_upstream_down_seconds"] = round(seconds, 3)
+    finally:
+        code, output = run(["tests/standin/up.sh"])
+        assert code == 0, output
+
+
+def test_standin_lists_both_registered_caches(sites):
+    request = urllib.request.Request("https://127.0.0.1:8443/api/v0/content_caches")
+    request.add_header("Authorization", "Basic " + base64.b64encode(b"admin:standin-password").decode())
+    context = ssl.create_default_context(cafile=str(STANDIN / "ca.pem"))
+    with urllib.request.urlopen(request, context=context, timeout=10) as answer:
+        caches = {cache["name"]: cache["host"] for cache in json.loads(answer.read())}
+    assert caches == {name: "https://%s" % site.address for name, site in sites.items()}
