@@ -8,7 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.sh
 source "$HERE/versions.sh"
 
-MARKER=$DTRC_CACHE/binaries.ok
+MARKER=$DTRC_BINARIES_OK
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 
 if [[ -f $MARKER ]]; then
@@ -22,7 +22,7 @@ mkdir -p "$DTRC_BIN" "$DTRC_CACHE/src/kubernetes" "$DTRC_CACHE/src/etcd"
 # Static binaries link faster and do not depend on the host's libc; all of these commands
 # build without cgo (upstream ships them static too).
 export CGO_ENABLED=0 GOFLAGS=-mod=mod
-# Upstream's own build also refuses to let the workspace or vendoring of the caller interfere.
+# A go.work around the caller must not pull these wrapper modules into a workspace.
 export GOWORK=off
 
 start_all=$(date +%s)

@@ -47,27 +47,29 @@ fi
 # Debian links the binary against glibc: ship exactly the libraries ldd names, at the paths
 # the dynamic loader looks them up.
 libs=$(ldd "$registry_bin" | awk '/=>/ {print $3} /^[[:space:]]*\/[^ ]*ld-linux/ {print $1}' | sort -u)
-{
-  echo "{\"name\": \"$REGISTRY_IMAGE\","
-  echo ' "config": {"Entrypoint": ["/usr/bin/docker-registry"],'
-  echo '            "Cmd": ["serve", "/etc/docker/registry/config.yml"],'
-  echo '            "User": "1000:1000",'
-  echo '            "ExposedPorts": {"5000/tcp": {}},'
-  echo '            "Volumes": {"/var/lib/registry": {}},'
-  echo '            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},'
-  echo ' "entries": ['
-  echo "  {\"path\": \"usr/bin/docker-registry\", \"src\": \"$registry_bin\", \"mode\": \"0755\"},"
-  for l in $libs; do echo "  {\"path\": \"${l#/}\", \"src\": \"$l\", \"mode\": \"0755\"},"; done
-  echo '  {"path": "etc/ssl/certs/ca-certificates.crt", "src": "/etc/ssl/certs/ca-certificates.crt", "mode": "0644"},'
-  echo '  {"path": "etc/passwd", "text": "root:x:0:0:root:/root:/sbin/nologin\nregistry:x:1000:1000:registry:/var/lib/registry:/sbin/nologin\n"},'
-  echo '  {"path": "etc/group", "text": "root:x:0:\nregistry:x:1000:\n"},'
-  echo '  {"path": "etc/nsswitch.conf", "text": "hosts: files dns\n"},'
-  # The image's own config is the upstream image's default: filesystem storage, port 5000.
-  echo '  {"path": "etc/docker/registry/config.yml", "text": "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n"},'
-  echo '  {"path": "tmp", "type": "dir", "mode": "1777"},'
-  echo '  {"path": "var/lib/registry", "type": "dir", "mode": "0755", "uid": 1000, "gid": 1000}'
-  echo ' ]}'
-} > "$work/distribution.json"
+lib_entries=$(for l in $libs; do printf '  {"path": "%s", "src": "%s", "mode": "0755"},\n' "${l#/}" "$l"; done)
+# The image's own config.yml is the upstream image's default: filesystem storage, port 5000.
+# uid 1000 ("registry") owns the storage so pods can run as non-root.
+cat > "$work/distribution.json" <<JSON
+{"name": "$REGISTRY_IMAGE",
+ "config": {"Entrypoint": ["/usr/bin/docker-registry"],
+            "Cmd": ["serve", "/etc/docker/registry/config.yml"],
+            "User": "1000:1000",
+            "ExposedPorts": {"5000/tcp": {}},
+            "Volumes": {"/var/lib/registry": {}},
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]},
+ "entries": [
+  {"path": "usr/bin/docker-registry", "src": "$registry_bin", "mode": "0755"},
+$lib_entries
+  {"path": "etc/ssl/certs/ca-certificates.crt", "src": "/etc/ssl/certs/ca-certificates.crt", "mode": "0644"},
+  {"path": "etc/passwd", "text": "root:x:0:0:root:/root:/sbin/nologin\nregistry:x:1000:1000:registry:/var/lib/registry:/sbin/nologin\n"},
+  {"path": "etc/group", "text": "root:x:0:\nregistry:x:1000:\n"},
+  {"path": "etc/nsswitch.conf", "text": "hosts: files dns\n"},
+  {"path": "etc/docker/registry/config.yml", "text": "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n"},
+  {"path": "tmp", "type": "dir", "mode": "1777"},
+  {"path": "var/lib/registry", "type": "dir", "mode": "0755", "uid": 1000, "gid": 1000}
+ ]}
+JSON
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] || { echo "images: ca-certificates is missing" >&2; exit 1; }
 # shellcheck disable=SC2086
 build "$work/distribution.json" "$DTRC_IMAGES/distribution.tar" "$registry_bin" $libs /etc/ssl/certs/ca-certificates.crt

@@ -11,6 +11,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "down.sh needs root"
+if other=$(other_owner); then
+  die "the cluster running here belongs to another checkout ($other): use its down.sh"
+fi
 
 # stop NAME BINARY: SIGTERM, up to 20s for a clean exit, then SIGKILL.
 stop() {
@@ -18,11 +21,11 @@ stop() {
   if pid_alive "$name" "$bin"; then
     pid=$(<"$STATE/run/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 40; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.5; done
-    if [[ -d /proc/$pid ]]; then
+    for ((i = 0; i < 100; i++)); do running "$pid" || break; sleep 0.2; done
+    if running "$pid"; then
       log "$name did not stop in 20s: killing"
       kill -KILL "$pid" 2>/dev/null || true
-      for ((i = 0; i < 20; i++)); do [[ -d /proc/$pid ]] || break; sleep 0.25; done
+      for ((i = 0; i < 20; i++)); do running "$pid" || break; sleep 0.25; done
     fi
     log "stopped $name (pid $pid)"
   fi
@@ -35,7 +38,7 @@ kill_containers() {
   local i pids m
   for ((i = 0; i < 20; i++)); do
     pids=$(while read -r m; do
-      [[ -d $m/$CGROUP_ROOT ]] && find "$m/$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null
+      if [[ -d $m/$CGROUP_ROOT ]]; then find "$m/$CGROUP_ROOT" -name cgroup.procs -exec cat {} + 2>/dev/null; fi
     done < <(cgroup_mounts) | sort -u)
     [[ -z $pids ]] && return 0
     # shellcheck disable=SC2086
@@ -45,9 +48,7 @@ kill_containers() {
   log "warning: container processes still present: $pids"
 }
 
-# Deleting the tasks through containerd lets each shim exit cleanly and remove its socket,
-# which containerd 1.6 keeps in the fixed /run/containerd/s (named by a hash that includes our
-# socket path, so they never collide with the host containerd's).
+# Deleting the tasks through containerd lets each shim exit cleanly and remove its socket.
 delete_tasks() {
   local ctr=(ctr --address "$CONTAINERD_SOCK" --timeout 10s) ns id
   pid_alive containerd "$(command -v containerd || echo containerd)" || return 0
@@ -58,39 +59,57 @@ delete_tasks() {
   done
 }
 
-# Shims that survived (containerd was already gone): their socket files are named in the
-# task bundles' address files.
-shim_sockets() {
-  local f
-  for f in "$RUN"/containerd/io.containerd.runtime.v2.task/*/*/address; do
-    [[ -f $f ]] && sed -n 's|^unix://||p' "$f"
-  done
-}
-
 # Shims of our containerd instance only: they carry our socket path on their command line.
 kill_shims() {
   local p pids=() i alive
   for p in /proc/[0-9]*; do
-    tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- "containerd-shim.* -address $CONTAINERD_SOCK" &&
+    if [[ "$(tr '\0' ' ' 2>/dev/null < "$p/cmdline")" == *containerd-shim*" -address $CONTAINERD_SOCK "* ]]; then
       pids+=("${p#/proc/}")
+    fi
   done
   (( ${#pids[@]} )) || return 0
-  local sockets
-  sockets=$(shim_sockets)
   kill -KILL "${pids[@]}" 2>/dev/null || true
   for ((i = 0; i < 20; i++)); do
     alive=0
-    for p in "${pids[@]}"; do [[ -d /proc/$p ]] && alive=1; done
+    for p in "${pids[@]}"; do if running "$p"; then alive=1; fi; done
     (( alive )) || break
     sleep 0.25
   done
-  # shellcheck disable=SC2086
-  [[ -z $sockets ]] || rm -f $sockets
   log "killed ${#pids[@]} containerd shim(s)"
 }
 
 # Several passes: the same path can be mounted more than once (the kubelet bind-mounts its
 # root dir onto itself to make it shared), and each umount removes only the top one.
+# "NAMESPACE ID" of every task and pod sandbox our containerd knows, read before anything
+# stops: a shim killed without containerd leaves its socket, and a sandbox never torn down
+# leaves its CNI cache entries, both under fixed host paths and named after these ids.
+known_ids() {
+  local d
+  for d in "$RUN"/containerd/io.containerd.runtime.v2.task/*/*; do
+    if [[ -d $d ]]; then echo "$(basename "$(dirname "$d")") $(basename "$d")"; fi
+  done
+  for d in "$STATE"/containerd/root/io.containerd.grpc.v1.cri/sandboxes/*; do
+    if [[ -d $d ]]; then echo "k8s.io $(basename "$d")"; fi
+  done
+}
+# Our files in the fixed host paths (see host_dirs in up.sh), then those paths themselves if
+# up.sh created them and they are empty now: anything else keeps them in place.
+host_paths() {
+  local d ns id sock
+  rm -f /var/lib/kubelet/device-plugins/kubelet.sock /var/lib/cni/results/dtrc-*
+  while read -r ns id; do
+    [[ -n $id ]] || continue
+    # containerd 1.6 names a shim socket sha256("<containerd address>/<namespace>/<id>").
+    sock=/run/containerd/s/$(printf '%s' "$CONTAINERD_SOCK/$ns/$id" | sha256sum | cut -d' ' -f1)
+    if [[ -S $sock ]]; then rm -f "$sock"; fi
+    rm -f /var/lib/cni/results/*-"$id"-*
+  done <<<"$IDS"
+  [[ -f $RUN/made-host-dirs ]] || return 0
+  while read -r d; do
+    if [[ -d $d ]]; then find "$d" -depth -type d -empty -delete 2>/dev/null || true; fi
+  done < "$RUN/made-host-dirs"
+}
+
 unmount_all() {
   local m i left dirs=("$RUN" "$STATE" "$(kubelet_root)")
   for ((i = 0; i < 5; i++)); do
@@ -137,7 +156,7 @@ iptables_cleanup() {
 sysctls() {
   [[ -f $STATE/sysctl.orig ]] || return 0
   local kv
-  while read -r kv; do [[ -n $kv ]] && sysctl -qw "$kv" || true; done < "$STATE/sysctl.orig"
+  while read -r kv; do if [[ -n $kv ]]; then sysctl -qw "$kv" || true; fi; done < "$STATE/sysctl.orig"
   log "restored sysctls: $(paste -sd' ' "$STATE/sysctl.orig")"
 }
 
@@ -148,7 +167,7 @@ cgroups() {
     while read -r m; do
       [[ -d $m/$CGROUP_ROOT ]] || continue
       find "$m/$CGROUP_ROOT" -depth -type d -exec rmdir {} + 2>/dev/null || true
-      [[ -d $m/$CGROUP_ROOT ]] && left=1
+      if [[ -d $m/$CGROUP_ROOT ]]; then left=1; fi
     done < <(cgroup_mounts)
     (( left )) || return 0
     sleep 0.5
@@ -161,7 +180,7 @@ log_links() {
   local l
   [[ -d /var/log/containers ]] || return 0
   for l in /var/log/containers/*.log; do
-    [[ -L $l && "$(readlink "$l")" == "$STATE"/* ]] && rm -f "$l"
+    if [[ -L $l && "$(readlink "$l")" == "$STATE"/* ]]; then rm -f "$l"; fi
   done
   return 0
 }
@@ -172,11 +191,12 @@ remove_state() {
   # Never delete through a mount: a hostPath bind mount would take host files with it.
   [[ -z $left ]] || die "mounts remain, not deleting state: $left"
   for d in "$RUN" "$STATE" /var/lib/dtr-cache-cluster; do
-    [[ -e $d ]] && rm -rf --one-file-system "$d"
+    if [[ -e $d ]]; then rm -rf --one-file-system "$d"; fi
   done
   return 0
 }
 
+IDS=$(known_ids | sort -u)
 stop kubelet "$DTRC_BIN/kubelet"
 stop kube-proxy "$DTRC_BIN/kube-proxy"
 kill_containers
@@ -194,5 +214,6 @@ iptables_cleanup ip6tables
 sysctls
 cgroups
 log_links
+host_paths
 remove_state
 log "cluster down"

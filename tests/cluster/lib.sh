@@ -1,5 +1,5 @@
 # Shared settings and helpers of up.sh, down.sh and smoke.sh. Sourced, not run.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the settings are used by the scripts that source this
 # shellcheck source=versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
@@ -32,6 +32,8 @@ KUBECTL=$DTRC_BIN/kubectl
 # iptables chains of our own (kube-proxy and the kubelet add KUBE-*).
 FWD_CHAIN=DTRC-FORWARD
 IN_CHAIN=DTRC-INPUT
+POST_CHAIN=DTRC-POSTROUTING
+MASQ_MARK=0x4000/0x4000   # kube-proxy's masquerade mark (masqueradeBit 14)
 
 # The kubelet puts sockets under its root dir (device-plugins/kubelet.sock, ...); if the
 # repository path makes those too long, its root moves to a short path outside the repo.
@@ -51,7 +53,15 @@ pid_alive() {
   [[ -f $pidfile ]] || return 1
   pid=$(<"$pidfile")
   [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "$2"
+  [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline")" == *"$2"* ]]
+}
+
+# running PID: true while PID exists and is not a zombie (an exited daemon stays a zombie
+# until init gets round to reaping it, which can take a while).
+running() {
+  local st
+  st=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z ]]
 }
 
 # wait_until SECONDS DESCRIPTION COMMAND...: retries COMMAND every half second until it
@@ -70,13 +80,33 @@ wait_until() {
 
 kc() { "$KUBECTL" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 
+# other_owner: prints the state dir of another checkout whose cluster runs on this host and
+# succeeds, if there is one. Names (bridge, /run path, ports, cgroup) are per host, so one
+# checkout must neither start beside nor clean up under another's live cluster.
+other_owner() {
+  local other pidf pid
+  [[ -f $RUN/owner ]] || return 1
+  other=$(<"$RUN/owner")
+  [[ $other != "$STATE" ]] || return 1
+  for pidf in "$other"/run/*.pid; do
+    [[ -f $pidf ]] || continue
+    pid=$(<"$pidf")
+    if [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] &&
+      [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline")" =~ containerd|kube|etcd ]]; then
+      echo "$other"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # Mount points at or below any of the given directories, deepest first.
 mounts_under() {
   local p
   for p in "$@"; do
     awk '{print $5}' /proc/self/mountinfo | while read -r m; do
       m=$(printf '%b' "$m")   # mountinfo escapes spaces as \040
-      [[ $m == "$p" || $m == "$p"/* ]] && echo "$m"
+      if [[ $m == "$p" || $m == "$p"/* ]]; then echo "$m"; fi
     done
   done | sort -ru
 }

@@ -15,8 +15,8 @@ cleanup() { kc delete namespace "$NS" --ignore-not-found --wait=true --timeout=6
 trap cleanup EXIT
 
 t0=$SECONDS
-kc create namespace "$NS" --dry-run=client -o yaml | kc apply -f - >/dev/null
-kc -n "$NS" apply -f - >/dev/null <<EOF
+kc --request-timeout 30s create namespace "$NS" --dry-run=client -o yaml | kc --request-timeout 30s apply -f - >/dev/null
+kc --request-timeout 30s -n "$NS" apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -78,30 +78,30 @@ spec:
 EOF
 
 if ! kc -n "$NS" wait --for condition=Available --timeout 120s deployment/registry >/dev/null; then
-  kc -n "$NS" get pods -o wide >&2
-  kc -n "$NS" describe pods >&2
+  kc --request-timeout 30s -n "$NS" get pods -o wide >&2
+  kc --request-timeout 30s -n "$NS" describe pods >&2
   die "deployment did not become Available"
 fi
 log "deployment Available after $((SECONDS - t0))s"
-kc get nodes,pods -A -o wide
+kc --request-timeout 30s get nodes,pods -A -o wide
 
-node_port=$(kc -n "$NS" get service registry -o jsonpath='{.spec.ports[0].nodePort}')
-cluster_ip=$(kc -n "$NS" get service registry -o jsonpath='{.spec.clusterIP}')
+node_port=$(kc --request-timeout 30s -n "$NS" get service registry -o jsonpath='{.spec.ports[0].nodePort}')
+cluster_ip=$(kc --request-timeout 30s -n "$NS" get service registry -o jsonpath='{.spec.clusterIP}')
 
 # check URL [NETNS_PID]: GET /v2/ must answer 200 with {}; kube-proxy may need a moment for
 # a new Service, hence a few bounded tries.
 check() {
-  local url=$1 pid=${2:-} body i
+  local url=$1 pid=${2:-} body i where=""
   local run=()
-  [[ -n $pid ]] && run=(nsenter -t "$pid" -n)
+  if [[ -n $pid ]]; then run=(nsenter -t "$pid" -n); where=" (from the pod network namespace)"; fi
   for ((i = 0; i < 20; i++)); do
     if body=$("${run[@]}" curl -fsS --max-time 3 "$url" 2>/dev/null) && [[ $body == "{}" ]]; then
-      log "ok: $url ${pid:+(from the pod's network namespace)} -> $body"
+      log "ok: $url$where -> $body"
       return 0
     fi
     sleep 0.5
   done
-  die "no 200 {} from $url ${pid:+(pod netns)}"
+  die "no 200 {} from $url$where"
 }
 
 check "http://127.0.0.1:$node_port/v2/"
@@ -109,17 +109,23 @@ check "http://$HOST_IP:$node_port/v2/"
 
 # Enter the pod's network namespace through its container's process, found in the pod's
 # cgroup below the kubelet's cgroup root.
-uid=$(kc -n "$NS" get pods -l app=registry -o jsonpath='{.items[0].metadata.uid}')
-procs=$(find "/sys/fs/cgroup/pids/$CGROUP_ROOT" -path "*pod$uid/*" -name cgroup.procs 2>/dev/null | head -1)
-pid=$(head -1 "$procs" 2>/dev/null || true)
+uid=$(kc --request-timeout 30s -n "$NS" get pods -l app=registry -o jsonpath='{.items[0].metadata.uid}')
+pid=$(find /sys/fs/cgroup/pids/"$CGROUP_ROOT" -path "*/pod$uid/*/cgroup.procs" -exec cat {} + 2>/dev/null |
+  head -1 || true)
 [[ -n $pid ]] || die "cannot find a process of pod $uid"
 check "http://$cluster_ip:5000/v2/" "$pid"
 # Pods may reach the host: answer with the NodePort on the bridge address.
 check "http://$HOST_IP:$node_port/v2/" "$pid"
 # No route leaves the pod network (asked of the routing table; no packet is sent).
+routes=$(nsenter -t "$pid" -n ip route | paste -sd ';')
 if nsenter -t "$pid" -n ip route get 203.0.113.1 >/dev/null 2>&1; then
-  die "pods have a route off the machine: $(nsenter -t "$pid" -n ip route)"
+  die "pods have a route off the machine: $routes"
 fi
-log "ok: pods have no route off the machine ($(nsenter -t "$pid" -n ip route | paste -sd';'))"
+log "ok: pods have no route off the machine (routes: $routes)"
+
+# Logs travel API server -> kubelet over TLS verified against the cluster CA.
+logs=$(kc --request-timeout 30s -n "$NS" logs deployment/registry --tail 50)
+grep -q 'listening on' <<<"$logs" || die "kubectl logs did not return the registry's log: $logs"
+log "ok: kubectl logs reaches the kubelet"
 
 log "smoke test passed in $((SECONDS - t0))s"

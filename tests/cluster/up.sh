@@ -15,7 +15,11 @@ source "$HERE/lib.sh"
 
 [[ $(id -u) == 0 ]] || die "up.sh needs root (containers, mounts, iptables, bridge)"
 
-trap 'echo "up.sh failed; logs are in $STATE/logs; \`make cluster-down\` cleans up" >&2' ERR
+on_exit() {
+  local rc=$?
+  (( rc == 0 )) || echo "up.sh failed; logs are in $STATE/logs; \`make cluster-down\` cleans up" >&2
+}
+trap on_exit EXIT
 
 # step NAME FUNCTION: runs FUNCTION and prints how long it took.
 step() {
@@ -40,10 +44,14 @@ packages() {
   done
   if (( ${#missing[@]} )); then
     log "    installing: ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    local out
+    # apt's progress output is long; show it only when something fails.
+    if ! out=$(apt-get update 2>&1 && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends "${missing[@]}" 2>&1); then
+      printf '%s\n' "$out" >&2
+      die "package installation failed"
+    fi
   fi
-  command -v go >/dev/null || die "Go (1.24 or newer) is needed to build Kubernetes"
 }
 
 # overlayfs for container root filesystems; br_netfilter so bridged pod traffic passes
@@ -63,7 +71,19 @@ kernel() {
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
 }
 
-binaries() { "$HERE/build-binaries.sh"; }
+# The Go build prints hundreds of module lines: they go to a log, shown only on failure.
+binaries() {
+  local buildlog=$DTRC_CACHE/build.log
+  mkdir -p "$DTRC_CACHE"
+  if [[ ! -f $DTRC_BINARIES_OK ]]; then
+    log "    compiling Kubernetes $K8S_VERSION and etcd $ETCD_VERSION: about 6 minutes on 2 cores (log: $buildlog)"
+  fi
+  if ! "$HERE/build-binaries.sh" > "$buildlog" 2>&1; then
+    tail -n 40 "$buildlog" >&2
+    die "building the binaries failed; log: $buildlog"
+  fi
+  log "    $(tail -n 1 "$buildlog")"
+}
 images() { "$HERE/build-images.sh"; }
 
 # --- leftovers ------------------------------------------------------------------------------
@@ -76,19 +96,12 @@ any_alive() {
   return 1
 }
 
-# A cluster from another checkout shares the fixed names (bridge, /run path, ports); refuse to
-# run beside a live one, and clear what a dead one (or a crashed run of ours) left behind.
+# Refuse to run beside another checkout's live cluster; clear what a dead one (or a crashed
+# run of ours) left behind.
 leftovers() {
-  if [[ -f $RUN/owner && "$(<"$RUN/owner")" != "$STATE" ]]; then
-    local other pidf pid
-    other=$(<"$RUN/owner")
-    for pidf in "$other"/run/*.pid; do
-      [[ -f $pidf ]] || continue
-      pid=$(<"$pidf")
-      if [[ -d /proc/$pid ]] && tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qE 'containerd|kube|etcd'; then
-        die "a cluster of another checkout is running ($other); stop it with its down.sh"
-      fi
-    done
+  local other
+  if other=$(other_owner); then
+    die "a cluster of another checkout is running ($other); stop it with its down.sh"
   fi
   if any_alive; then
     log "    cluster processes found: keeping them"
@@ -99,6 +112,17 @@ leftovers() {
 }
 
 # --- certificates and configuration ----------------------------------------------------------
+
+# write_file PATH [MODE] < content: replaces PATH only when the content differs. Running
+# components watch some of these files (kube-proxy exits when its config file is written),
+# so an idempotent run must leave identical files untouched.
+write_file() {
+  local path=$1 mode=${2:-644} tmp
+  tmp=$(mktemp "$path.XXXXXX")
+  cat > "$tmp"
+  chmod "$mode" "$tmp"
+  if cmp -s "$tmp" "$path"; then rm -f "$tmp"; else mv -f "$tmp" "$path"; fi
+}
 
 PKI=$STATE/pki
 # cert NAME SUBJECT EXTENDED_USAGE [SANS]: a key pair signed by the cluster CA, made once.
@@ -111,7 +135,7 @@ cert() {
     echo "basicConstraints=CA:FALSE"
     echo "keyUsage=critical,digitalSignature,keyEncipherment"
     echo "extendedKeyUsage=$usage"
-    [[ -n $sans ]] && echo "subjectAltName=$sans"
+    if [[ -n $sans ]]; then echo "subjectAltName=$sans"; fi
   } > "$PKI/$name.ext"
   openssl x509 -req -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial \
     -days 3650 -extfile "$PKI/$name.ext" -out "$PKI/$name.crt" 2>/dev/null
@@ -121,7 +145,7 @@ cert() {
 # kubeconfig FILE USER: credentials embedded, so the file works wherever it is copied.
 kubeconfig() {
   local file=$1 user=$2
-  cat > "$file" <<EOF
+  write_file "$file" 600 <<EOF
 apiVersion: v1
 kind: Config
 clusters:
@@ -141,7 +165,6 @@ contexts:
       user: $user
 current-context: $CLUSTER_NAME
 EOF
-  chmod 600 "$file"
 }
 
 pki() {
@@ -162,6 +185,9 @@ pki() {
   cert kube-proxy "/CN=system:kube-proxy" clientAuth
   cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME" clientAuth
   cert kubelet-serving "/CN=$NODE_NAME" serverAuth "DNS:$NODE_NAME,DNS:localhost,IP:$HOST_IP,IP:127.0.0.1"
+  # The API server's identity towards aggregated APIs; configuring it also gives the
+  # controller manager and scheduler the request-header CA their delegated auth expects.
+  cert front-proxy-client "/CN=front-proxy-client" clientAuth
   # Signs and verifies ServiceAccount tokens.
   if [[ ! -f $PKI/sa.key ]]; then
     openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$PKI/sa.key" 2>/dev/null
@@ -170,8 +196,8 @@ pki() {
   kubeconfig "$KUBECONFIG_ADMIN" admin
   local u
   for u in controller-manager scheduler kube-proxy kubelet; do kubeconfig "$STATE/config/$u.kubeconfig" "$u"; done
-  echo "$HOST_IP" > "$STATE/host-ip"
-  cat > "$STATE/env" <<EOF
+  echo "$HOST_IP" | write_file "$STATE/host-ip"
+  write_file "$STATE/env" <<EOF
 KUBECONFIG=$KUBECONFIG_ADMIN
 DTRC_HOST_IP=$HOST_IP
 DTRC_NODE_NAME=$NODE_NAME
@@ -187,10 +213,10 @@ configs() {
   local kroot
   kroot=$(kubelet_root)
   mkdir -p "$STATE/cni/net.d" "$STATE/containerd" "$RUN" "$kroot"
-  echo "$STATE" > "$RUN/owner"
+  echo "$STATE" | write_file "$RUN/owner"
 
   # Own root, state and socket: the host's containerd (if any) is not touched.
-  cat > "$STATE/config/containerd.toml" <<EOF
+  write_file "$STATE/config/containerd.toml" <<EOF
 version = 2
 root = "$STATE/containerd/root"
 state = "$RUN/containerd"
@@ -234,7 +260,7 @@ EOF
 
   # ipMasq false and a route only to the Service range: pods reach each other, the host (the
   # gateway) and Services, and have no route anywhere else.
-  cat > "$STATE/cni/net.d/10-dtrc.conflist" <<EOF
+  write_file "$STATE/cni/net.d/10-dtrc.conflist" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "dtrc",
@@ -256,7 +282,7 @@ EOF
 }
 EOF
 
-  cat > "$STATE/config/kubelet.yaml" <<EOF
+  write_file "$STATE/config/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 containerRuntimeEndpoint: unix://$CONTAINERD_SOCK
@@ -299,7 +325,7 @@ staticPodPath: ""
 rotateCertificates: false
 EOF
 
-  cat > "$STATE/config/kube-proxy.yaml" <<EOF
+  write_file "$STATE/config/kube-proxy.yaml" <<EOF
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection:
@@ -317,6 +343,8 @@ nodePortAddresses: ["127.0.0.0/8", "$HOST_IP/32"]
 iptables:
   localhostNodePorts: true
   masqueradeAll: false
+  # 0x4000, the mark the DTRC-POSTROUTING guard checks.
+  masqueradeBit: 14
 # Without CAP_SYS_RESOURCE (see containerd.toml) the default -999 cannot be applied.
 oomScoreAdj: 0
 # Zero leaves the host's conntrack sysctls alone.
@@ -326,6 +354,21 @@ conntrack:
   tcpEstablishedTimeout: 0s
   tcpCloseWaitTimeout: 0s
 EOF
+}
+
+# Some paths are fixed in containerd 1.6 and the kubelet whatever their configuration:
+# /run/containerd/s (shim sockets), /var/lib/cni (CNI result cache),
+# /var/lib/kubelet/device-plugins (kubelet socket) and /var/log/containers (log links).
+# Record which of them did not exist, so down.sh removes them again once empty.
+HOST_DIRS=(/run/containerd /var/lib/cni /var/lib/kubelet /var/log/containers)
+host_dirs() {
+  local d
+  any_alive && return 0
+  for d in "${HOST_DIRS[@]}"; do
+    if [[ ! -e $d ]] && ! grep -qxF "$d" "$RUN/made-host-dirs" 2>/dev/null; then
+      echo "$d" >> "$RUN/made-host-dirs"
+    fi
+  done
 }
 
 # --- network ----------------------------------------------------------------------------------
@@ -351,6 +394,16 @@ network() {
   ensure_rule mangle "$FWD_CHAIN" -i "$BRIDGE" -j DROP
   ensure_rule mangle "$FWD_CHAIN" -o "$BRIDGE" -j DROP
   iptables -w -t mangle -C FORWARD -j "$FWD_CHAIN" 2>/dev/null || iptables -w -t mangle -I FORWARD 1 -j "$FWD_CHAIN"
+
+  # Service traffic that kube-proxy marks for masquerading may only go to pods (the bridge) or
+  # to the host itself (lo): even a Service whose endpoints someone points at an outside
+  # address is never SNATed out of the machine.
+  iptables -w -t mangle -N "$POST_CHAIN" 2>/dev/null || true
+  ensure_rule mangle "$POST_CHAIN" -m mark ! --mark "$MASQ_MARK" -j RETURN
+  ensure_rule mangle "$POST_CHAIN" -o "$BRIDGE" -j RETURN
+  ensure_rule mangle "$POST_CHAIN" -o lo -j RETURN
+  ensure_rule mangle "$POST_CHAIN" -j DROP
+  iptables -w -t mangle -C POSTROUTING -j "$POST_CHAIN" 2>/dev/null || iptables -w -t mangle -I POSTROUTING 1 -j "$POST_CHAIN"
 
   # The API server listens on all addresses (loopback for tools, the bridge for pods); other
   # interfaces get neither it nor the pod network.
@@ -419,7 +472,7 @@ containerd_() {
   local bin
   bin=$(command -v containerd)
   start_daemon containerd "$bin" --config "$STATE/config/containerd.toml"
-  await containerd "$bin" 60 socket ctr --address "$CONTAINERD_SOCK" version
+  await containerd "$bin" 60 socket ctr --address "$CONTAINERD_SOCK" --timeout 3s version
 }
 
 # Imports an image tarball unless this exact build is already in containerd.
@@ -447,7 +500,7 @@ etcd_() {
     --initial-cluster "dtrc=http://127.0.0.1:$ETCD_PEER_PORT" \
     --listen-metrics-urls "" --unsafe-no-fsync
   await etcd "$DTRC_BIN/etcd" 60 health \
-    sh -c "curl -fsS http://127.0.0.1:$ETCD_CLIENT_PORT/health | grep -q '\"health\":\"true\"'"
+    sh -c "curl -fsS --max-time 3 http://127.0.0.1:$ETCD_CLIENT_PORT/health | grep -q '\"health\":\"true\"'"
 }
 
 apiserver() {
@@ -467,8 +520,13 @@ apiserver() {
     --kubelet-client-key "$PKI/apiserver-kubelet-client.key" \
     --kubelet-certificate-authority "$PKI/ca.crt" \
     --kubelet-preferred-address-types InternalIP \
+    --requestheader-client-ca-file "$PKI/ca.crt" --requestheader-allowed-names front-proxy-client \
+    --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+    --requestheader-extra-headers-prefix X-Remote-Extra- \
+    --proxy-client-cert-file "$PKI/front-proxy-client.crt" \
+    --proxy-client-key-file "$PKI/front-proxy-client.key" \
     --profiling=false
-  await kube-apiserver "$bin" 120 readiness kc get --raw /readyz
+  await kube-apiserver "$bin" 120 readiness kc --request-timeout 5s get --raw /readyz
 }
 
 controllers() {
@@ -485,12 +543,13 @@ controllers() {
     --use-service-account-credentials \
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false \
+    --flex-volume-plugin-dir "$STATE/volume-plugins" \
     --profiling=false
   start_daemon kube-scheduler "$sch" \
     --kubeconfig "$schk" --authentication-kubeconfig "$schk" --authorization-kubeconfig "$schk" \
     --bind-address 127.0.0.1 --leader-elect=false --profiling=false
-  await kube-controller-manager "$cm" 60 healthz curl -fsk https://127.0.0.1:10257/healthz
-  await kube-scheduler "$sch" 60 healthz curl -fsk https://127.0.0.1:10259/healthz
+  await kube-controller-manager "$cm" 60 healthz curl -fsk --max-time 3 https://127.0.0.1:10257/healthz
+  await kube-scheduler "$sch" 60 healthz curl -fsk --max-time 3 https://127.0.0.1:10259/healthz
 }
 
 kubelet_() {
@@ -499,33 +558,36 @@ kubelet_() {
   start_daemon kubelet "$bin" --config "$STATE/config/kubelet.yaml" \
     --kubeconfig "$STATE/config/kubelet.kubeconfig" --root-dir "$(kubelet_root)" \
     --hostname-override "$NODE_NAME" --node-ip "$HOST_IP" --v=1
-  await kubelet "$bin" 60 healthz curl -fs http://127.0.0.1:10248/healthz
+  await kubelet "$bin" 60 healthz curl -fs --max-time 3 http://127.0.0.1:10248/healthz
 }
 
 kube_proxy() {
   local bin=$DTRC_BIN/kube-proxy
   port_free 10256 kube-proxy "$bin"
   start_daemon kube-proxy "$bin" --config "$STATE/config/kube-proxy.yaml"
-  await kube-proxy "$bin" 60 healthz curl -fs http://127.0.0.1:10256/healthz
+  await kube-proxy "$bin" 60 healthz curl -fs --max-time 3 http://127.0.0.1:10256/healthz
 }
 
 route_crd() {
-  kc apply -f "$HERE/manifests/route-crd.yaml" >/dev/null
+  kc --request-timeout 30s apply -f "$HERE/manifests/route-crd.yaml" >/dev/null
   kc wait --for condition=Established --timeout 60s crd/routes.route.openshift.io >/dev/null
 }
 
 node_ready() {
-  [[ "$(kc get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
+  [[ "$(kc --request-timeout 5s get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}')" == True ]]
 }
 # The node lifecycle controller lifts the not-ready taint shortly after Ready; until then
 # nothing schedules.
-node_untainted() { [[ -z "$(kc get node "$NODE_NAME" -o jsonpath='{.spec.taints}')" ]]; }
+node_untainted() {
+  local taints
+  taints=$(kc --request-timeout 5s get node "$NODE_NAME" -o jsonpath='{.spec.taints}') && [[ -z $taints ]]
+}
 ready() {
   await kubelet "$DTRC_BIN/kubelet" 120 "node Ready" node_ready
   await kubelet "$DTRC_BIN/kubelet" 60 "untainted node" node_untainted
   # Pods are admitted only once the namespace's default ServiceAccount exists.
   await kube-controller-manager "$DTRC_BIN/kube-controller-manager" 60 "default ServiceAccount" \
-    kc -n default get serviceaccount default
+    kc --request-timeout 5s -n default get serviceaccount default
 }
 
 step "install packages" packages
@@ -538,6 +600,7 @@ step "certificates and config" pki
 step "write configs" configs
 step "bridge and iptables guard" network
 step "cgroups" cgroups
+step "host paths" host_dirs
 step "start containerd" containerd_
 step "import images" import_images
 step "start etcd" etcd_

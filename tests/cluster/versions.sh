@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # used by the scripts that source this
 # Pinned versions of everything the local cluster builds. Sourced by the other scripts.
 # Changing a version changes the cache directory, so a new set of binaries and images is built
 # beside the old one instead of mixing them.
@@ -10,4 +11,5 @@ REGISTRY_IMAGE=localhost/distribution:2.8.2
 DTRC_CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-cache
 DTRC_CACHE=$DTRC_CACHE_ROOT/k8s-$K8S_VERSION-etcd-$ETCD_VERSION
 DTRC_BIN=$DTRC_CACHE/bin
+DTRC_BINARIES_OK=$DTRC_CACHE/binaries.ok   # written only after every binary built
 DTRC_IMAGES=$DTRC_CACHE/images
