@@ -53,7 +53,7 @@ def recap(output):
 
 
 def inventory_vars(site):
-    host_vars = yaml.safe_load((ROOT / "inventories/local/host_vars/%s.yml" % site).read_text())
+    host_vars = yaml.safe_load((ROOT / "inventories" / "local" / "host_vars" / ("%s.yml" % site)).read_text())
     host_ip = (STATE / "host-ip").read_text().strip()
     host = host_vars["dtr_cache_external_host"].replace("{{ _local_host_ip }}", host_ip)
     return host_vars["dtr_cache_namespace"], host
