@@ -6,7 +6,6 @@
 # does not do (it resolves the working directory), so sanity runs on a copy of the tree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-repo=$PWD
 core=$(.venv/bin/python -c 'import ansible.release; print(ansible.release.__version__)')
 venv=${XDG_CACHE_HOME:-$HOME/.cache}/dtr-cache/sanity-ansible-core-$core
 if [ ! -e "$venv/.installed" ]; then
@@ -14,7 +13,9 @@ if [ ! -e "$venv/.installed" ]; then
     rm -rf "$venv"
     python3.11 -m venv "$venv"
     reqs=$(.venv/bin/python -c 'import ansible_test, os; print(os.path.join(os.path.dirname(ansible_test.__file__), "_data", "requirements"))')
-    "$venv/bin/pip" install --quiet "ansible-core==$core" $(printf -- '-r %s ' "$reqs"/sanity.*.txt)
+    requirements=()
+    for file in "$reqs"/sanity.*.txt; do requirements+=(-r "$file"); done
+    "$venv/bin/pip" install --quiet "ansible-core==$core" "${requirements[@]}"
     touch "$venv/.installed"
 fi
 # The import and runtime-metadata tests still make virtualenvs with ansible-test's pip

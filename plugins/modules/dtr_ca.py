@@ -196,7 +196,6 @@ failure_kind:
 """
 
 import os
-import re
 import tempfile
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
@@ -206,21 +205,12 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.urls import Request, SSLValidationError, open_url
 
+from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
 HTTP_AGENT = 'ansible-dtr.cache-dtr_ca'
 ACCEPT = 'application/x-pem-file, application/x-x509-ca-cert, text/plain;q=0.9, */*;q=0.5'
-
-
-class CAError(Exception):
-    """A failure with its failure_kind and readable message."""
-
-    def __init__(self, kind, msg, **extra):
-        super(CAError, self).__init__(msg)
-        self.kind = kind
-        self.msg = msg
-        self.extra = extra
 
 
 def build_fetch_url(url):
@@ -229,25 +219,17 @@ def build_fetch_url(url):
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise CAError('invalid_argument', 'url {0!r} is not a valid URL: {1}'.format(url, exc))
+        raise Failure('invalid_argument', 'url {0!r} is not a valid URL: {1}'.format(url, exc))
     if parts.scheme.lower() != 'https':
-        raise CAError(
+        raise Failure(
             'invalid_argument',
             'url must be an https:// URL such as https://dtr.example.com, got {0!r}. DTR serves its CA only over HTTPS.'.format(url),
         )
     if not parts.hostname:
-        raise CAError('invalid_argument', 'url {0!r} has no host name; use the form https://dtr.example.com'.format(url))
+        raise Failure('invalid_argument', 'url {0!r} has no host name; use the form https://dtr.example.com'.format(url))
     if parts.path in ('', '/'):
         parts = parts._replace(path='/ca')
     return urlunsplit(parts), parts.hostname, port or 443
-
-
-def sanitize_excerpt(data, length):
-    """The first ``length`` characters of a body, printable ASCII only, whitespace collapsed."""
-    text = to_text(data[:length * 4], errors='replace')
-    text = re.sub(r'\s+', ' ', text)
-    text = re.sub(r'[^\x20-\x7e]', '?', text)
-    return text[:length]
 
 
 def describe_connection_failure(error, url, host, port, timeout, ca_path):
@@ -283,7 +265,7 @@ def classify(exc):
 
 
 def fetch_bundle(module, fetch_url, host, port):
-    """GET the bundle; returns the body bytes or raises CAError."""
+    """GET the bundle; returns the body bytes or raises Failure."""
     params = module.params
     try:
         response = open_url(
@@ -306,30 +288,30 @@ def fetch_bundle(module, fetch_url, host, port):
             body = exc.read() or b''
         except Exception:  # pylint: disable=broad-except
             pass
-        raise CAError(
+        raise Failure(
             'http_error',
             'GET {0} answered HTTP {1} {2}: {3!r}. Check that url points at DTR; its /ca endpoint needs no login.'
-            .format(fetch_url, exc.code, exc.reason, sanitize_excerpt(body, 200)),
+            .format(fetch_url, exc.code, exc.reason, excerpt(body, 200)),
             status=exc.code,
         )
     except (URLError, OSError, ValueError, HTTPException, SSLValidationError) as exc:
         error = classify(exc)
-        raise CAError(error.kind, describe_connection_failure(error, fetch_url, host, port, params['timeout'], params['ca_path']))
+        raise Failure(error.kind, describe_connection_failure(error, fetch_url, host, port, params['timeout'], params['ca_path']))
 
 
 def parse_bundle(body, fetch_url):
-    """Parse the PEM bundle; returns the certificate objects or raises CAError."""
+    """Parse the PEM bundle; returns the certificate objects or raises Failure."""
     blocks = tls.split_pem_certificates(body)
     if not blocks:
-        raise CAError(
+        raise Failure(
             'not_pem',
             'The answer from {0} is not a PEM certificate bundle (no BEGIN CERTIFICATE block); it starts with {1!r}. '
-            'Check that url points at the DTR /ca endpoint.'.format(fetch_url, sanitize_excerpt(body, 80)),
+            'Check that url points at the DTR /ca endpoint.'.format(fetch_url, excerpt(body, 80)),
         )
     try:
         return tls.load_certificates(body)
     except ValueError as exc:
-        raise CAError('not_pem', 'The answer from {0} is not a valid PEM certificate bundle: {1}.'.format(fetch_url, exc))
+        raise Failure('not_pem', 'The answer from {0} is not a valid PEM certificate bundle: {1}.'.format(fetch_url, exc))
 
 
 def check_certificates(certificates, fetch_url):
@@ -338,13 +320,13 @@ def check_certificates(certificates, fetch_url):
     for index, certificate in enumerate(certificates):
         subject = tls.subject_string(certificate)
         if not tls.is_ca(certificate):
-            raise CAError(
+            raise Failure(
                 'not_ca',
                 'Certificate {0!r} (number {1} of {2}) from {3} is not a CA certificate (no basicConstraints CA:TRUE). '
                 'The URL must serve the CA bundle, not a server certificate.'.format(subject, index + 1, count, fetch_url),
             )
         if not tls.is_valid_now(certificate):
-            raise CAError(
+            raise Failure(
                 'not_valid_now',
                 'CA certificate {0!r} (number {1} of {2}) from {3} is not valid now: it is valid from {4} to {5}. '
                 'Renew the DTR CA, or check the clock of this host.'.format(
@@ -360,7 +342,7 @@ def check_pins(pins, infos, fetch_url):
     if set(pins) & set(actual):
         return
     described = ', '.join('{0} ({1})'.format(info['sha256_fingerprint'], info['subject']) for info in infos)
-    raise CAError(
+    raise Failure(
         'fingerprint_mismatch',
         'The CA bundle from {0} does not contain a certificate with a pinned SHA-256 fingerprint. '
         'Expected one of: {1}. The bundle has: {2}. If the DTR CA was replaced on purpose, update sha256_fingerprint; '
@@ -404,7 +386,7 @@ def verify_chain(module, fetch_url, host, port, pem):
     else:
         msg = 'Cannot verify the certificate chain of {0}:{1}: {2}'.format(
             host, port, describe_connection_failure(error, fetch_url, host, port, params['timeout'], None))
-    raise CAError(error.kind, msg)
+    raise Failure(error.kind, msg)
 
 
 def read_file(path):
@@ -416,11 +398,11 @@ def write_atomically(module, dest, content):
     """Write ``content`` (bytes) to ``dest`` through a temporary file in the same directory."""
     directory = os.path.dirname(os.path.abspath(dest))
     if not os.path.isdir(directory):
-        raise CAError('write_error', 'Cannot write {0}: the directory {1} does not exist. Create it first.'.format(dest, directory))
+        raise Failure('write_error', 'Cannot write {0}: the directory {1} does not exist. Create it first.'.format(dest, directory))
     try:
         handle, temp_path = tempfile.mkstemp(prefix='.dtr_ca.', suffix='.tmp', dir=directory)
     except OSError as exc:
-        raise CAError('write_error', 'Cannot write {0}: {1}. Check the permissions of {2}.'.format(dest, to_native(exc), directory))
+        raise Failure('write_error', 'Cannot write {0}: {1}. Check the permissions of {2}.'.format(dest, to_native(exc), directory))
     try:
         with os.fdopen(handle, 'wb') as temp_file:
             temp_file.write(content)
@@ -435,14 +417,14 @@ def write_atomically(module, dest, content):
 def update_dest(module, dest, pem):
     """Compare and, outside check mode, write. Returns (changed, diff)."""
     if os.path.isdir(dest):
-        raise CAError('write_error', 'dest {0} is a directory; give the path of the bundle file.'.format(dest))
+        raise Failure('write_error', 'dest {0} is a directory; give the path of the bundle file.'.format(dest))
     content = to_bytes(pem)
     before = None
     if os.path.exists(dest):
         try:
             before = read_file(dest)
         except (IOError, OSError) as exc:
-            raise CAError('write_error', 'Cannot read {0}: {1}.'.format(dest, to_native(exc)))
+            raise Failure('write_error', 'Cannot read {0}: {1}.'.format(dest, to_native(exc)))
     changed = before != content
     diff = dict(
         before=to_text(before, errors='replace') if before is not None else '',
@@ -453,10 +435,10 @@ def update_dest(module, dest, pem):
     if changed and not module.check_mode:
         try:
             write_atomically(module, dest, content)
-        except CAError:
+        except Failure:
             raise
         except Exception as exc:  # pylint: disable=broad-except
-            raise CAError('write_error', 'Cannot write {0}: {1}.'.format(dest, to_native(exc)))
+            raise Failure('write_error', 'Cannot write {0}: {1}.'.format(dest, to_native(exc)))
     return changed, diff
 
 
@@ -466,7 +448,7 @@ def run(module, fetch_url, host, port):
     try:
         pins = [tls.normalize_fingerprint(pin) for pin in params['sha256_fingerprint'] or []]
     except ValueError as exc:
-        raise CAError('invalid_argument', 'sha256_fingerprint: {0}.'.format(exc))
+        raise Failure('invalid_argument', 'sha256_fingerprint: {0}.'.format(exc))
 
     if params['ca_path']:
         if not params['validate_certs']:
@@ -475,7 +457,7 @@ def run(module, fetch_url, host, port):
             try:
                 tls.check_ca_file(params['ca_path'])
             except ValueError as exc:
-                raise CAError('invalid_argument', 'ca_path: {0}. Give a PEM file of CA certificates.'.format(exc))
+                raise Failure('invalid_argument', 'ca_path: {0}. Give a PEM file of CA certificates.'.format(exc))
 
     body = fetch_bundle(module, fetch_url, host, port)
     certificates = parse_bundle(body, fetch_url)
@@ -528,7 +510,7 @@ def main():
     try:
         fetch_url, host, port = build_fetch_url(fetch_url)
         result = run(module, fetch_url, host, port)
-    except CAError as exc:
+    except Failure as exc:
         module.fail_json(msg=exc.msg, failure_kind=exc.kind, url=fetch_url, dest=module.params['dest'], **exc.extra)
     module.exit_json(**result)
 

@@ -256,34 +256,16 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.urls import Request, SSLValidationError
 
+from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
 HTTP_AGENT = 'ansible-dtr.cache-dtr_content_cache'
 CACHES_PATH = '/api/v0/content_caches'
 SETTINGS_PATH = '/api/v0/accounts/{0}/settings'
-EXCERPT = 200
 CONNECTION_ERRORS = (URLError, OSError, ValueError, HTTPException, SSLValidationError)
 # A DNS name: labels of letters, digits and inner hyphens.
 DNS_NAME = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$')
-
-
-class DTRFailure(Exception):
-    """A failure with its failure_kind and readable message."""
-
-    def __init__(self, kind, msg, **extra):
-        super(DTRFailure, self).__init__(msg)
-        self.kind = kind
-        self.msg = msg
-        self.extra = extra
-
-
-def excerpt(body, length=EXCERPT):
-    """The start of a body as printable text."""
-    text = to_text(body[:length * 4], errors='replace')
-    text = re.sub(r'\s+', ' ', text)
-    text = re.sub(r'[^\x20-\x7e]', '?', text).strip()
-    return text[:length]
 
 
 def shown(data):
@@ -297,11 +279,11 @@ def normalize_base_url(url):
         parts = urlsplit(url.strip())
         parts.port  # pylint: disable=pointless-statement
     except ValueError as exc:
-        raise DTRFailure('invalid_argument', 'url {0!r} is not a valid URL: {1}.'.format(url, exc))
+        raise Failure('invalid_argument', 'url {0!r} is not a valid URL: {1}.'.format(url, exc))
     if parts.scheme.lower() != 'https' or not parts.hostname:
-        raise DTRFailure('invalid_argument', 'url must look like https://dtr.example.com, got {0!r}. DTR serves its API over HTTPS.'.format(url))
+        raise Failure('invalid_argument', 'url must look like https://dtr.example.com, got {0!r}. DTR serves its API over HTTPS.'.format(url))
     if parts.path not in ('', '/') or parts.query or parts.fragment:
-        raise DTRFailure(
+        raise Failure(
             'invalid_argument',
             'url {0!r} has a path, query or fragment; give the DTR root such as https://{1} (the API is at /api/v0/).'
             .format(url, parts.netloc),
@@ -343,18 +325,18 @@ def same_host(registered, wanted):
 def check_arguments(module):
     params = module.params
     if params['timeout'] <= 0:
-        raise DTRFailure('invalid_argument', 'timeout must be a positive number of seconds, got {0}.'.format(params['timeout']))
+        raise Failure('invalid_argument', 'timeout must be a positive number of seconds, got {0}.'.format(params['timeout']))
     if not params['name'] or not params['name'].strip():
-        raise DTRFailure('invalid_argument', 'name must not be empty.')
+        raise Failure('invalid_argument', 'name must not be empty.')
     if not params['settings_key']:
-        raise DTRFailure('invalid_argument', 'settings_key must not be empty.')
+        raise Failure('invalid_argument', 'settings_key must not be empty.')
     if any(not user or not user.strip() for user in params['users']):
-        raise DTRFailure('invalid_argument', 'users must not contain empty names, got {0!r}.'.format(params['users']))
+        raise Failure('invalid_argument', 'users must not contain empty names, got {0!r}.'.format(params['users']))
     if params['state'] == 'present':
         try:
             host_origin(params['host'])
         except ValueError as exc:
-            raise DTRFailure(
+            raise Failure(
                 'invalid_argument',
                 'host {0!r} is not usable: {1}. Give the URL clients reach the cache at, such as '
                 'https://cache.example.com:30443 (the cache\'s http.host).'.format(params['host'], exc),
@@ -366,7 +348,7 @@ def check_arguments(module):
             try:
                 tls.check_ca_file(params['ca_path'])
             except ValueError as exc:
-                raise DTRFailure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued DTR\'s certificate.'.format(exc))
+                raise Failure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued DTR\'s certificate.'.format(exc))
 
 
 def dtr_errors(body):
@@ -411,7 +393,7 @@ class DTRClient(object):
         )
 
     def call(self, method, path, body=None):
-        """``(status, body bytes)`` of a 2xx answer; DTRFailure on connection errors and error statuses."""
+        """``(status, body bytes)`` of a 2xx answer; Failure on connection errors and error statuses."""
         url = self.base + path
         headers = {'Accept': 'application/json'}
         data = None
@@ -439,7 +421,7 @@ class DTRClient(object):
         try:
             return json.loads(to_text(raw, errors='surrogate_or_strict'))
         except (ValueError, UnicodeError):
-            raise DTRFailure(
+            raise Failure(
                 'not_json',
                 '{0} {1}{2} answered HTTP {3} with a body that is not JSON: {4!r}. Check that url points at DTR '
                 '(not at a load balancer page or another service).'.format(method, self.base, path, status, excerpt(raw)),
@@ -453,14 +435,14 @@ class DTRClient(object):
         if errors:
             extra['dtr_errors'] = errors
         if status == 401:
-            return DTRFailure(
+            return Failure(
                 'authentication_failed',
                 'DTR rejected the admin credentials for {0} at {1} (HTTP 401 on {2} {3}). '
                 'Check username and password (or access token).'.format(self.username, self.base, method, url),
                 **extra
             )
         if status == 400:
-            return DTRFailure('invalid_request', 'DTR refused {0} {1} (HTTP 400): {2}.'.format(method, url, details), **extra)
+            return Failure('invalid_request', 'DTR refused {0} {1} (HTTP 400): {2}.'.format(method, url, details), **extra)
         if 300 <= status < 400:
             hint = ('DTR\'s API does not redirect, so the module does not follow it (it would send the admin credentials '
                     'elsewhere): redirected to {0!r}. Set url to the address DTR answers at.'.format(location))
@@ -472,7 +454,7 @@ class DTRClient(object):
             hint = 'DTR is failing; read its logs and try again.'
         else:
             hint = 'Check that url points at DTR.'
-        return DTRFailure('http_error', '{0} {1} answered HTTP {2}: {3}. {4}'.format(method, url, status, details, hint), **extra)
+        return Failure('http_error', '{0} {1} answered HTTP {2}: {3}. {4}'.format(method, url, status, details, hint), **extra)
 
     def connection_failure(self, exc, url):
         if isinstance(exc, SSLValidationError):
@@ -495,14 +477,14 @@ class DTRClient(object):
             msg = 'Cannot reach DTR at {0}: the TLS handshake failed ({1}). Check that the port serves HTTPS.'.format(self.base, error.detail)
         else:
             msg = 'Cannot reach DTR at {0} ({1}): {2}. Check the host name, network and proxy settings.'.format(self.base, url, error.detail)
-        return DTRFailure(error.kind, msg)
+        return Failure(error.kind, msg)
 
     # --- the API -----------------------------------------------------------------------------------------------
 
     def list_caches(self):
         data = self.call_json('GET', CACHES_PATH)
         if not isinstance(data, list) or not all(isinstance(entry, dict) for entry in data):
-            raise DTRFailure(
+            raise Failure(
                 'not_json',
                 'GET {0}{1} answered JSON that is not a list of content caches: {2!r}.'.format(self.base, CACHES_PATH, shown(data)),
             )
@@ -511,7 +493,7 @@ class DTRClient(object):
     def create_cache(self, name, host):
         data = self.call_json('POST', CACHES_PATH, dict(name=name, host=host))
         if not isinstance(data, dict) or not data.get('id'):
-            raise DTRFailure(
+            raise Failure(
                 'not_json',
                 'POST {0}{1} answered without the id of the new cache: {2!r}.'.format(self.base, CACHES_PATH, shown(data)),
             )
@@ -520,7 +502,7 @@ class DTRClient(object):
     def delete_cache(self, cache_id):
         try:
             self.call('DELETE', '{0}/{1}'.format(CACHES_PATH, quote(cache_id, safe='')))
-        except DTRFailure as failure:
+        except Failure as failure:
             # Deleted by someone else since the listing: the goal is reached.
             if failure.extra.get('status') != 404:
                 raise
@@ -531,16 +513,16 @@ class DTRClient(object):
     def read_settings(self, user):
         try:
             data = self.call_json('GET', self.settings_path(user))
-        except DTRFailure as failure:
+        except Failure as failure:
             if failure.extra.get('status') != 404:
                 raise
-            raise DTRFailure(
+            raise Failure(
                 'unknown_user',
                 'user {0} does not exist in DTR at {1} ({2}). Check the names in users.'.format(user, self.base, failure.msg),
                 **failure.extra
             )
         if not isinstance(data, dict):
-            raise DTRFailure(
+            raise Failure(
                 'not_json',
                 'GET {0}{1} answered JSON that is not a settings object: {2!r}.'.format(self.base, self.settings_path(user), shown(data)),
             )
@@ -561,7 +543,7 @@ def public_cache(cache):
 def find_cache(caches, name, base):
     matches = [cache for cache in caches if cache.get('name') == name]
     if len(matches) > 1:
-        raise DTRFailure(
+        raise Failure(
             'duplicate_name',
             'DTR at {0} lists {1} content caches named {2!r} (ids {3}); the module cannot tell which one to manage. '
             'Delete the extra ones in DTR.'.format(base, len(matches), name, ', '.join(to_text(cache.get('id')) for cache in matches)),
@@ -575,7 +557,7 @@ def read_users(client, users, key):
     for user in users:
         settings = client.read_settings(user)
         if key not in settings:
-            raise DTRFailure(
+            raise Failure(
                 'missing_settings_key',
                 'The DTR settings of user {0} have no key {1!r} (they have: {2}). DTR does not document the key that carries '
                 'a user\'s content cache; the module does not invent one. Set settings_key to the key this DTR uses '
@@ -604,7 +586,7 @@ def ensure_present(module, client, existing, result):
         result.update(changed=True, cache={})
     try:
         created = public_cache(client.create_cache(name, host))
-    except DTRFailure as failure:
+    except Failure as failure:
         if existing is not None:
             failure.msg = ('The registration of {0!r} (id {1}, host {2}) was deleted to change its host, but creating it again '
                            'failed, so DTR has no cache {0!r} now: {3}').format(name, existing['id'], existing.get('host'), failure.msg)
@@ -677,7 +659,7 @@ def main():
         result['url'] = normalize_base_url(module.params['url'])
         check_arguments(module)
         run(module, DTRClient(module, result['url']), result)
-    except DTRFailure as failure:
+    except Failure as failure:
         module.fail_json(msg=failure.msg, failure_kind=failure.kind, **dict(result, **failure.extra))
     module.exit_json(**result)
 

@@ -249,26 +249,15 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.urls import Request, SSLValidationError, getpeercert
 
+from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
 HTTP_AGENT = 'ansible-dtr.cache-registry_catalog_info'
 INITIAL_DELAY = 0.25
 MAX_DELAY = 5.0
-EXCERPT = 200
 RETRYABLE_STATUS = (429,)
 CONNECTION_ERRORS = (URLError, OSError, ValueError, HTTPException, SSLValidationError)
-
-
-class ProbeFailure(Exception):
-    """A classified failure with a readable message."""
-
-    def __init__(self, kind, msg, retryable=False, **extra):
-        super(ProbeFailure, self).__init__(msg)
-        self.kind = kind
-        self.msg = msg
-        self.retryable = retryable
-        self.extra = extra
 
 
 def normalize_base_url(url):
@@ -277,27 +266,19 @@ def normalize_base_url(url):
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError as exc:
-        raise ProbeFailure('invalid_argument', 'url {0!r} is not a valid URL: {1}'.format(url, exc))
+        raise Failure('invalid_argument', 'url {0!r} is not a valid URL: {1}'.format(url, exc))
     scheme = parts.scheme.lower()
     if scheme not in ('https', 'http') or not parts.hostname:
-        raise ProbeFailure('invalid_argument', 'url must look like https://cache.example.com:30443, got {0!r}.'.format(url))
+        raise Failure('invalid_argument', 'url must look like https://cache.example.com:30443, got {0!r}.'.format(url))
     path = parts.path.rstrip('/')
     if path not in ('', '/v2'):
-        raise ProbeFailure(
+        raise Failure(
             'invalid_argument',
             'url {0!r} has the path {1!r}; give the registry root such as {2}://{3} (the API is always at /v2/).'
             .format(url, parts.path, scheme, parts.netloc),
         )
     base = urlunsplit((scheme, parts.netloc, '', '', ''))
     return base, scheme, parts.hostname, port or (443 if scheme == 'https' else 80)
-
-
-def excerpt(body, length=EXCERPT):
-    """The start of a body as printable text."""
-    text = to_text(body[:length * 4], errors='replace')
-    text = re.sub(r'\s+', ' ', text)
-    text = re.sub(r'[^\x20-\x7e]', '?', text).strip()
-    return text[:length]
 
 
 def parse_challenge(header):
@@ -348,7 +329,7 @@ class RegistryProbe(object):
     # --- transport -------------------------------------------------------------------------------------------
 
     def get(self, url, headers=None, authorization=None):
-        """``(status, headers, body, elapsed_ms)`` for any HTTP status; ProbeFailure on connection errors."""
+        """``(status, headers, body, elapsed_ms)`` for any HTTP status; Failure on connection errors."""
         request_headers = dict(headers or {})
         if authorization or self.authorization:
             request_headers['Authorization'] = authorization or self.authorization
@@ -444,7 +425,7 @@ class RegistryProbe(object):
                    'not plain HTTP.').format(where, error.detail)
         else:
             msg = 'Cannot talk to {0}: {1}. Check the host name and the network.'.format(where, error.detail)
-        return ProbeFailure(error.kind, msg, retryable=error.retryable, **extra)
+        return Failure(error.kind, msg, retryable=error.retryable, **extra)
 
     @staticmethod
     def http_failure(url, status, body, hint=None):
@@ -458,7 +439,7 @@ class RegistryProbe(object):
                 hint = 'The registry is failing or still starting; raise wait_timeout or read its logs (kubectl logs).'
             else:
                 hint = 'Check that url points at a registry.'
-        return ProbeFailure(
+        return Failure(
             'http_error',
             'GET {0} answered HTTP {1}: {2!r}. {3}'.format(url, status, excerpt(body), hint),
             retryable=retryable,
@@ -470,7 +451,7 @@ class RegistryProbe(object):
         try:
             return json.loads(to_text(body, errors='surrogate_or_strict'))
         except (ValueError, UnicodeError):
-            raise ProbeFailure(
+            raise Failure(
                 'not_json',
                 'GET {0} answered HTTP {1} with a body that is not JSON, so this is not a registry API: {2!r}. '
                 'Check that url points at the registry or cache and not at another web server '
@@ -481,12 +462,12 @@ class RegistryProbe(object):
     # --- authentication --------------------------------------------------------------------------------------
 
     def authenticate(self, url, headers):
-        """Handle a 401: set ``self.authorization`` from the challenge, or raise ProbeFailure."""
+        """Handle a 401: set ``self.authorization`` from the challenge, or raise Failure."""
         challenge = headers.get('WWW-Authenticate', '')
         scheme, params = parse_challenge(challenge)
         username = self.params['username']
         if not username:
-            raise ProbeFailure(
+            raise Failure(
                 'http_error',
                 'GET {0} answered HTTP 401: the registry requires authentication (challenge: {1!r}). '
                 'Set username and password.'.format(url, challenge),
@@ -506,7 +487,7 @@ class RegistryProbe(object):
         token_url = realm + ('&' if '?' in realm else '?') + urlencode(query)
         status, dummy, body, dummy = self.get(token_url, authorization=basic)
         if status == 401:
-            raise ProbeFailure(
+            raise Failure(
                 'http_error',
                 'The token service {0} rejected the credentials of {1!r} (HTTP 401). Check username and password.'
                 .format(realm, self.params['username']),
@@ -517,7 +498,7 @@ class RegistryProbe(object):
         data = self.parse_json(token_url, status, body)
         token = (data.get('token') or data.get('access_token')) if isinstance(data, dict) else None
         if not token:
-            raise ProbeFailure('not_json', 'The token service {0} answered without a token.'.format(realm), status=status)
+            raise Failure('not_json', 'The token service {0} answered without a token.'.format(realm), status=status)
         return token
 
     def get_authorized(self, url):
@@ -527,7 +508,7 @@ class RegistryProbe(object):
             self.authenticate(url, headers)
             status, headers, body, elapsed = self.get(url)
             if status == 401:
-                raise ProbeFailure(
+                raise Failure(
                     'http_error',
                     'GET {0} answered HTTP 401 even with the credentials of {1!r}. Check username and password.'
                     .format(url, self.params['username']),
@@ -562,7 +543,7 @@ class RegistryProbe(object):
                 raise self.http_failure(url, status, body)
             data = self.parse_json(url, status, body)
             if not isinstance(data, dict) or not isinstance(data.get('repositories', []), (list, type(None))):
-                raise ProbeFailure(
+                raise Failure(
                     'not_json',
                     'GET {0} answered HTTP {1} with JSON that is not a registry catalog: {2!r}. '
                     'Check that url points at a registry.'.format(url, status, excerpt(body)),
@@ -572,7 +553,7 @@ class RegistryProbe(object):
             link = next_link(headers.get('Link'))
             url = urljoin(url, link) if link else None
             if url and urlsplit(url)[:2] != origin:
-                raise ProbeFailure(
+                raise Failure(
                     'http_error',
                     'The catalog of {0} links its next page to another server ({1}); refusing to follow it.'.format(self.base, url),
                     status=status,
@@ -603,20 +584,20 @@ def missing_failure(base, expected, result):
         base, ', '.join(missing), len(listed), ': ' + shown if listed else '')
     if not result['complete']:
         msg += ' The catalog was cut at max_pages; raise max_pages.'
-    return ProbeFailure('missing_repositories', msg, retryable=True, repositories=listed, missing_repositories=missing)
+    return Failure('missing_repositories', msg, retryable=True, repositories=listed, missing_repositories=missing)
 
 
 def check_arguments(params):
     for name, minimum in (('timeout', 1), ('wait_timeout', 0), ('page_size', 1), ('max_pages', 1)):
         if params[name] < minimum:
-            raise ProbeFailure('invalid_argument', '{0} must be at least {1}, got {2}.'.format(name, minimum, params[name]))
+            raise Failure('invalid_argument', '{0} must be at least {1}, got {2}.'.format(name, minimum, params[name]))
     if params['password'] and not params['username']:
-        raise ProbeFailure('invalid_argument', 'password is set but username is not; set both or neither.')
+        raise Failure('invalid_argument', 'password is set but username is not; set both or neither.')
     if params['ca_path'] and params['validate_certs']:
         try:
             tls.check_ca_file(params['ca_path'])
         except ValueError as exc:
-            raise ProbeFailure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued the cache certificate.'.format(exc))
+            raise Failure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued the cache certificate.'.format(exc))
 
 
 def run(module, state):
@@ -638,7 +619,7 @@ def run(module, state):
                 result['certificate'] = probe.served_certificate()
                 return result
             raise failure
-        except ProbeFailure as failure:
+        except Failure as failure:
             remaining = deadline - time.monotonic()
             if not failure.retryable or remaining <= 0:
                 raise
@@ -669,7 +650,7 @@ def main():
     state = dict(url=module.params['url'], attempts=0)
     try:
         result = run(module, state)
-    except ProbeFailure as failure:
+    except Failure as failure:
         module.fail_json(msg=failure.msg, failure_kind=failure.kind, url=state['url'], attempts=state['attempts'], **failure.extra)
     module.exit_json(changed=False, url=state['url'], attempts=state['attempts'], **result)
 

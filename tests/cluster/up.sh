@@ -490,7 +490,7 @@ import_images() {
 }
 
 etcd_() {
-  port_free $ETCD_CLIENT_PORT etcd "$DTRC_BIN/etcd"
+  port_free "$ETCD_CLIENT_PORT" etcd "$DTRC_BIN/etcd"
   # Loopback only and without fsync: a throwaway test store where speed matters, not durability.
   start_daemon etcd "$DTRC_BIN/etcd" --name dtrc --data-dir "$STATE/etcd" \
     --listen-client-urls "http://127.0.0.1:$ETCD_CLIENT_PORT" \
@@ -505,7 +505,7 @@ etcd_() {
 
 apiserver() {
   local bin=$DTRC_BIN/kube-apiserver
-  port_free $API_PORT kube-apiserver "$bin"
+  port_free "$API_PORT" kube-apiserver "$bin"
   start_daemon kube-apiserver "$bin" \
     --etcd-servers "http://127.0.0.1:$ETCD_CLIENT_PORT" \
     --bind-address 0.0.0.0 --secure-port "$API_PORT" --advertise-address "$HOST_IP" \

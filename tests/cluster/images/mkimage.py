@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build a single-layer container image as a docker-archive tarball, without a container engine.
 
 No registry is reachable from the machines the local cluster runs on, so its images are
