@@ -1,5 +1,6 @@
 """The role run end to end in export mode: real playbook runs, a real local HTTPS server as DTR's /ca."""
 
+import base64
 import datetime
 import json
 import os
@@ -9,6 +10,7 @@ import sys
 
 import pytest
 import yaml
+from cryptography import x509
 
 from ansible_collections.dtr.cache.tests.unit.tls_servers import Pki, Servers, make_certificate, text_app
 
@@ -137,19 +139,19 @@ def test_secrets_hold_the_tls_material_and_the_config(seed_export, pki):
     out, dummy = seed_export
     certs = load(out, "secret-dtr-certs.yml")
     assert sorted(certs["data"]) == ["cache.cert.pem", "cache.key.pem", "dtr.cert.pem"]
-    decoded = {k: __import__("base64").b64decode(v).decode() for k, v in certs["data"].items()}
+    decoded = {k: base64.b64decode(v).decode() for k, v in certs["data"].items()}
     assert decoded["dtr.cert.pem"].strip() == pki.root.pem.strip()
     assert "PRIVATE KEY" in decoded["cache.key.pem"]
-    cert = __import__("cryptography.x509", fromlist=["x509"]).load_pem_x509_certificate(decoded["cache.cert.pem"].encode())
-    sans = cert.extensions.get_extension_for_class(__import__("cryptography.x509", fromlist=["x509"]).SubjectAlternativeName).value
-    assert sans.get_values_for_type(__import__("cryptography.x509", fromlist=["x509"]).DNSName)[:2] == ["cache.example.com", "dtr-cache"]
+    cert = x509.load_pem_x509_certificate(decoded["cache.cert.pem"].encode())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName)[:2] == ["cache.example.com", "dtr-cache"]
     for name in ("secret-dtr-certs.yml", "secret-dtr-cache-config.yml", "secret-dtr-cache-ca.yml", "config.yaml"):
         assert (out / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_key_material_never_reaches_the_output(seed_export):
     out, output = seed_export
-    key = __import__("base64").b64decode(load(out, "secret-dtr-certs.yml")["data"]["cache.key.pem"]).decode()
+    key = base64.b64decode(load(out, "secret-dtr-certs.yml")["data"]["cache.key.pem"]).decode()
     body = key.splitlines()[1]
     secret = yaml.safe_load((out / "config.yaml").read_text())["http"]["secret"]
     assert body not in output
@@ -258,5 +260,24 @@ def test_provided_certificate_is_used_as_is(dtr, pki, tmp_path):
     code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file))
     assert code == 0, output
     data = load(tmp_path / "out", "secret-dtr-certs.yml")["data"]
-    assert __import__("base64").b64decode(data["cache.cert.pem"]).decode().strip() == cert.pem.strip()
+    assert base64.b64decode(data["cache.cert.pem"]).decode() == cert.pem
     assert not (tmp_path / "out" / "secret-dtr-cache-ca.yml").exists()
+
+
+def test_ca_file_that_does_not_match_the_pin(dtr, pki, tmp_path):
+    ca_file = tmp_path / "dtr-ca.pem"
+    ca_file.write_text(pki.root.pem)
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_ca_file=str(ca_file), dtr_cache_ca_fingerprint=["AB" * 32]))
+    assert code != 0
+    flat = " ".join(output.split())
+    assert "dtr_cache_ca_fingerprint does not match dtr_cache_ca_file" in flat
+    assert pki.root.fingerprint.replace(":", "") in flat
+
+
+def test_ca_file_with_the_right_pin_is_used(dtr, pki, tmp_path):
+    ca_file = tmp_path / "dtr-ca.pem"
+    ca_file.write_text(pki.root.pem)
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_ca_file=str(ca_file), dtr_cache_ca_fingerprint=[pki.root.fingerprint.lower()]))
+    assert code == 0, output
+    data = load(tmp_path / "out", "secret-dtr-certs.yml")["data"]
+    assert base64.b64decode(data["dtr.cert.pem"]).decode() == pki.root.pem
