@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo demo-down setup test unit render lint sanity molecule e2e cluster-up cluster-down clean
+.PHONY: help demo demo-down setup test unit render lint sanity molecule e2e cluster-up cluster-smoke cluster-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ e2e: setup ## Two sites, pulls through the cache, upstream outage, DTR registrat
 
 cluster-up: ## Start the local single-node Kubernetes (kubeconfig at .cluster/kubeconfig)
 	tests/cluster/up.sh
+
+cluster-smoke: ## Run a registry pod behind a NodePort on the local Kubernetes and reach it
+	tests/cluster/smoke.sh
 
 cluster-down: ## Stop the local Kubernetes and remove everything it added
 	tests/cluster/down.sh

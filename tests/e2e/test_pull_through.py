@@ -201,10 +201,41 @@ def test_cached_image_pulls_while_upstream_is_down(sites, image, tmp_path):
         assert code == 0, output
 
 
-def test_standin_lists_both_registered_caches(sites):
-    request = urllib.request.Request("https://127.0.0.1:8443/api/v0/content_caches")
+def standin_api(path):
+    """GET a path of the DTR stand-in's API as its admin."""
+    request = urllib.request.Request("https://127.0.0.1:8443/api/v0/" + path)
     request.add_header("Authorization", "Basic " + base64.b64encode(b"admin:standin-password").decode())
     context = ssl.create_default_context(cafile=str(STANDIN / "ca.pem"))
     with urllib.request.urlopen(request, context=context, timeout=10) as answer:
-        caches = {cache["name"]: cache["host"] for cache in json.loads(answer.read())}
-    assert caches == {name: "https://%s" % site.address for name, site in sites.items()}
+        return json.loads(answer.read())
+
+
+def standin_caches():
+    """{name: host} of the caches registered with the DTR stand-in."""
+    return {cache["name"]: cache["host"] for cache in standin_api("content_caches")}
+
+
+def test_standin_lists_both_caches_and_users_point_at_them(sites):
+    assert standin_caches() == {name: "https://%s" % site.address for name, site in sites.items()}
+    ids = {cache["name"]: cache["id"] for cache in standin_api("content_caches")}
+    assert standin_api("accounts/alice/settings")["contentCacheUUID"] == ids["site-a"]
+    assert standin_api("accounts/bob/settings")["contentCacheUUID"] == ids["site-b"]
+
+
+def test_verify_playbook_checks_both_sites_and_changes_nothing(sites):
+    code, output = playbook("verify-cache.yml")
+    assert code == 0, output[-4000:]
+    assert output.count("answers over TLS") == 2
+    assert {host: stats["changed"] for host, stats in recap(output).items()} == {"site-a": 0, "site-b": 0}
+
+
+def test_remove_playbook_unregisters_and_deletes_what_it_created(sites):
+    code, output = playbook("remove-cache.yml")
+    assert code == 0, output[-4000:]
+    assert standin_caches() == {}
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    remaining = {ns.metadata.name for ns in api.list_namespace().items if ns.status.phase != "Terminating"}
+    assert not {site.namespace for site in sites.values()} & remaining
+    code, output = playbook("remove-cache.yml")
+    assert code == 0, output[-4000:]
+    assert {host: stats["changed"] for host, stats in recap(output).items()} == {"site-a": 0, "site-b": 0}
