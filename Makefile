@@ -38,6 +38,8 @@ render: setup ## The role in export mode: rendered manifests and input validatio
 	$(BIN)/pytest tests/render -q
 
 molecule: setup ## The Molecule scenario on the local Kubernetes (create ... destroy)
+	@# Started here first so that a first run's Kubernetes build shows its progress.
+	tests/cluster/up.sh
 	$(BIN)/molecule test -s default
 
 lint: setup ## ansible-lint, production profile
