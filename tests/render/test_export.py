@@ -12,40 +12,12 @@ import pytest
 import yaml
 from cryptography import x509
 
+from ansible_collections.dtr.cache.tests.unit.seed_guide import seed_config
 from ansible_collections.dtr.cache.tests.unit.tls_servers import Pki, Servers, make_certificate, text_app
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "tests" / "render" / "export.yml"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
-
-# The seed guide's config.yaml, with its placeholders to fill.
-SEED_CONFIG = """\
-version: 0.1
-log:
-  level: info
-storage:
-  delete:
-    enabled: true
-  filesystem:
-    rootdirectory: /var/lib/registry
-http:
-  addr: 0.0.0.0:443
-  secret: generate-random-secret
-  host: https://<external-fqdn-dtrcache>
-  tls:
-    certificate: /certs/cache.cert.pem
-    key: /certs/cache.key.pem
-middleware:
-  registry:
-  - name: downstream
-    options:
-      blobttl: 24h
-      upstreams:
-      - https://<dtr-url>
-      cas:
-      - /certs/dtr.cert.pem
-"""
-
 
 @pytest.fixture(scope="module")
 def pki():
@@ -103,10 +75,7 @@ def test_seed_equivalent_config_matches_the_seed_but_for_the_secret(seed_export,
     config = (out / "config.yaml").read_text()
     secret = yaml.safe_load(config)["http"]["secret"]
     assert len(secret) == 48 and secret.isalnum()
-    expected = (SEED_CONFIG.replace("generate-random-secret", secret)
-                .replace("<external-fqdn-dtrcache>", "cache.example.com")
-                .replace("https://<dtr-url>", dtr.url("localhost")))
-    assert config == expected
+    assert config == seed_config(secret, "https://cache.example.com", dtr.url("localhost"))
 
 
 def test_objects_keep_the_seed_names_and_modern_apis(seed_export):

@@ -18,71 +18,15 @@ from ansible.errors import AnsibleFilterError
 from ansible.plugins.filter.core import to_nice_yaml
 
 from ansible_collections.dtr.cache.plugins.filter.registry_config import FilterModule, registry_config
+from ansible_collections.dtr.cache.tests.unit.seed_guide import SEED_CONFIG_YAML, SEED_GUIDE_PATH, seed_config
 
 SECRET = "Zk3q9XfL0pWm2RtY7uVb4NcD8sGh1JeA"
 CACHE_URL = "https://cache.example.com"
 DTR_URL = "https://dtr.example.com"
 
-# The config.yaml of the seed guide "Deploy a DTR cache with Kubernetes", verbatim. The guide's
-# text lost the YAML indentation; SEED_GUIDE_PATH, when it exists, is checked to hold this block.
-SEED_CONFIG_YAML = """\
-version: 0.1
-log:
-level: info
-storage:
-delete:
-enabled: true
-filesystem:
-rootdirectory: /var/lib/registry
-http:
-addr: 0.0.0.0:443
-secret: generate-random-secret
-host: https://<external-fqdn-dtrcache> # Could be DTR Cache / Loadbalancer / Worker Node external FQDN
-tls:
-certificate: /certs/cache.cert.pem
-key: /certs/cache.key.pem
-middleware:
-registry:
-- name: downstream
-options:
-blobttl: 24h
-upstreams:
-- https://<dtr-url> # URL of the Main DTR Deployment
-cas:
-- /certs/dtr.cert.pem
-"""
 
-SEED_GUIDE_PATH = os.environ.get(
-    "DTR_CACHE_SEED_GUIDE",
-    os.path.join(os.path.dirname(__file__), *([os.pardir] * 5 + ["shared", "seed", "deploy-dtr-cache-with-kubernetes.txt"])))
 
-# The same configuration, indented, exactly as to_nice_yaml(indent=2, sort_keys=False) writes it.
-EXPECTED_DTR_YAML = """\
-version: 0.1
-log:
-  level: info
-storage:
-  delete:
-    enabled: true
-  filesystem:
-    rootdirectory: /var/lib/registry
-http:
-  addr: 0.0.0.0:443
-  secret: %s
-  host: https://cache.example.com
-  tls:
-    certificate: /certs/cache.cert.pem
-    key: /certs/cache.key.pem
-middleware:
-  registry:
-  - name: downstream
-    options:
-      blobttl: 24h
-      upstreams:
-      - https://dtr.example.com
-      cas:
-      - /certs/dtr.cert.pem
-""" % SECRET
+EXPECTED_DTR_YAML = seed_config(SECRET, CACHE_URL, DTR_URL)
 
 
 def seed_params(**overrides):
