@@ -19,6 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 PLAYBOOK = ROOT / "tests" / "render" / "export.yml"
 ANSIBLE_PLAYBOOK = pathlib.Path(sys.executable).parent / "ansible-playbook"
 
+
 @pytest.fixture(scope="module")
 def pki():
     return Pki()

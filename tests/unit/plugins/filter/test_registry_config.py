@@ -23,9 +23,6 @@ from ansible_collections.dtr.cache.tests.unit.seed_guide import SEED_CONFIG_YAML
 SECRET = "Zk3q9XfL0pWm2RtY7uVb4NcD8sGh1JeA"
 CACHE_URL = "https://cache.example.com"
 DTR_URL = "https://dtr.example.com"
-
-
-
 EXPECTED_DTR_YAML = seed_config(SECRET, CACHE_URL, DTR_URL)
 
 
