@@ -15,10 +15,12 @@ if other=$(other_owner); then
   die "the cluster running here belongs to another checkout ($other): use its down.sh"
 fi
 
-# stop NAME BINARY: SIGTERM, up to 20s for a clean exit, then SIGKILL.
+# stop NAME: SIGTERM, up to 20s for a clean exit, then SIGKILL. Every daemon's command line
+# names this state directory, which tells it from an unrelated process that reused the pid
+# (whatever binary cache it was started from).
 stop() {
-  local name=$1 bin=$2 pid i
-  if pid_alive "$name" "$bin"; then
+  local name=$1 pid i
+  if pid_alive "$name" "$STATE/"; then
     pid=$(<"$STATE/run/$name.pid")
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do running "$pid" || break; sleep 0.2; done
@@ -190,6 +192,9 @@ remove_state() {
   left=$(mounts_under "$RUN" "$STATE" "$(kubelet_root)")
   # Never delete through a mount: a hostPath bind mount would take host files with it.
   [[ -z $left ]] || die "mounts remain, not deleting state: $left"
+  # Nor under a daemon that still uses the state: it would be left running with no pid file.
+  left=$(pgrep -d " " -f -- "$STATE/" || true)
+  [[ -z $left ]] || die "processes still use $STATE (pids: $left), not deleting state"
   for d in "$RUN" "$STATE" /var/lib/dtr-cache-cluster; do
     if [[ -e $d ]]; then rm -rf --one-file-system "$d"; fi
   done
@@ -197,16 +202,16 @@ remove_state() {
 }
 
 IDS=$(known_ids | sort -u)
-stop kubelet "$DTRC_BIN/kubelet"
-stop kube-proxy "$DTRC_BIN/kube-proxy"
+stop kubelet
+stop kube-proxy
 kill_containers
 delete_tasks
-stop containerd "$(command -v containerd || echo /usr/bin/containerd)"
+stop containerd
 kill_shims
-stop kube-scheduler "$DTRC_BIN/kube-scheduler"
-stop kube-controller-manager "$DTRC_BIN/kube-controller-manager"
-stop kube-apiserver "$DTRC_BIN/kube-apiserver"
-stop etcd "$DTRC_BIN/etcd"
+stop kube-scheduler
+stop kube-controller-manager
+stop kube-apiserver
+stop etcd
 unmount_all
 network
 iptables_cleanup iptables
