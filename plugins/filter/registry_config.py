@@ -141,6 +141,11 @@ options:
         description:
           - C(proxy.username), for V(distribution) only. Requires O(_input.upstream_password).
         type: string
+      htpasswd_path:
+        description:
+          - For V(distribution) only, the path of an htpasswd file (bcrypt) inside the container. Clients then log in
+            with one of its users (C(auth.htpasswd)); without it anyone who reaches the cache may pull through it.
+        type: string
       upstream_password:
         description:
           - C(proxy.password), for V(distribution) only. Requires O(_input.upstream_username).
@@ -209,7 +214,7 @@ STORAGE_TYPES = ("emptydir", "pvc", "object")
 LOG_LEVELS = ("panic", "fatal", "error", "warn", "warning", "info", "debug", "trace")
 STORAGE_EXTRA_KEYS = ("redirect", "maintenance", "cache")
 KNOWN_KEYS = ("flavor", "upstreams", "ca_paths", "blobttl", "http_host", "listen_port", "secret", "tls_certificate",
-              "tls_key", "storage", "log_level", "upstream_username", "upstream_password")
+              "tls_key", "storage", "log_level", "upstream_username", "upstream_password", "htpasswd_path")
 DEFAULTS = {
     "tls_certificate": "/certs/cache.cert.pem",
     "tls_key": "/certs/cache.key.pem",
@@ -447,6 +452,14 @@ def _proxy_section(params, upstreams):
     return proxy
 
 
+def _auth_section(params):
+    """Clients log in with a user of the htpasswd file, when one is given."""
+    path = params.get("htpasswd_path")
+    if _empty(path):
+        return {}
+    return {"auth": {"htpasswd": {"realm": "dtr-cache", "path": _abs_path(params, "htpasswd_path")}}}
+
+
 def registry_config(params):
     """Filter: the registry config.yaml content for a cache, as an ordered dict."""
     if not isinstance(params, Mapping):
@@ -464,6 +477,7 @@ def registry_config(params):
         _credentials(params, flavor)
         config["middleware"] = _downstream_middleware(params, upstreams)
     else:
+        config.update(_auth_section(params))
         config["proxy"] = _proxy_section(params, upstreams)
     return config
 
