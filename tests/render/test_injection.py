@@ -7,6 +7,8 @@ object has no key it did not have without it.
 """
 
 import json
+import pathlib
+import re
 
 import pytest
 import yaml
@@ -135,8 +137,6 @@ def test_free_text_renders_as_one_string(inert, name, payload):
 
 def test_every_value_in_a_manifest_template_is_quoted_or_a_number():
     """The rule behind the cases above, for the templates' every expression."""
-    import pathlib
-    import re
     templates = pathlib.Path(__file__).resolve().parents[2] / "roles" / "dtr_cache" / "templates"
     safe = re.compile(r"\|\s*(to_json|int|b64encode|hash\('sha256'\))\s*$")
     loose = []
