@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 import kubernetes
@@ -59,6 +60,13 @@ def inventory_vars(site):
     return host_vars["dtr_cache_namespace"], host
 
 
+def client_login(site):
+    """(username, password) that clients of ``site`` log in with, or None for an open cache."""
+    host_vars = yaml.safe_load((ROOT / "inventories" / "local" / "host_vars" / ("%s.yml" % site)).read_text())
+    users = host_vars.get("dtr_cache_client_users") or []
+    return (users[0]["username"], users[0]["password"]) if users else None
+
+
 def node_port(namespace):
     api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
     return api.read_namespaced_service("dtr-cache", namespace).spec.ports[0].node_port
@@ -95,15 +103,24 @@ class Site:
         self.cert_dir = STATE / ("%s-e2e-certs.d" % name)
         self.cert_dir.mkdir(exist_ok=True)
         (self.cert_dir / "ca.crt").write_text(self.ca.read_text())
+        self.login = client_login(name)
 
-    def pull(self, reference, dest):
+    def creds(self):
+        return ["--creds", "%s:%s" % self.login] if self.login else []
+
+    def pull(self, reference, dest, creds=True):
         begin = time.monotonic()
-        code, output = skopeo("copy", "--src-cert-dir", str(self.cert_dir), "docker://%s/%s" % (self.address, reference), "oci:%s:1" % dest)
+        login = ["--src-creds", "%s:%s" % self.login] if self.login and creds else []
+        code, output = skopeo("copy", "--src-cert-dir", str(self.cert_dir), *login,
+                              "docker://%s/%s" % (self.address, reference), "oci:%s:1" % dest)
         return code, output, time.monotonic() - begin
 
     def get(self, path):
+        request = urllib.request.Request("https://%s%s" % (self.address, path))
+        if self.login:
+            request.add_header("Authorization", "Basic " + base64.b64encode(("%s:%s" % self.login).encode()).decode())
         context = ssl.create_default_context(cafile=str(self.ca))
-        with urllib.request.urlopen("https://%s%s" % (self.address, path), context=context, timeout=10) as answer:
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:
             return json.loads(answer.read())
 
 
@@ -163,7 +180,8 @@ def test_first_pull_through_the_cache_matches_upstream(sites, image, tmp_path):
     code, output, seconds = site.pull("%s:1" % image["repository"], tmp_path / "first")
     assert code == 0, output
     pulled = json.loads((tmp_path / "first" / "index.json").read_text())["manifests"][0]
-    code, through_cache = skopeo("inspect", "--raw", "--cert-dir", str(site.cert_dir), "docker://%s/%s:1" % (site.address, image["repository"]))
+    code, through_cache = skopeo("inspect", "--raw", "--cert-dir", str(site.cert_dir), *site.creds(),
+                                 "docker://%s/%s:1" % (site.address, image["repository"]))
     assert code == 0, through_cache
     assert through_cache == image["manifest"], "the cache serves the upstream's manifest byte for byte"
     upstream_layers = [layer["digest"] for layer in json.loads(image["manifest"])["layers"]]
@@ -183,6 +201,20 @@ def test_second_pull_fetches_no_blob_from_upstream(sites, image, tmp_path):
     count, fetched = blob_fetches(mark, image["repository"])
     assert (count, fetched) == (0, 0)
     REPORT["cached_pull"] = {"seconds": round(seconds, 3), "upstream_blob_requests": count, "upstream_blob_bytes": fetched}
+
+
+def test_a_cache_with_client_users_refuses_anonymous_pulls(sites, image, tmp_path):
+    site = sites["site-a"]
+    assert site.login, "site-a has client users in inventories/local"
+    mark = log_offset()
+    code, output, dummy = site.pull("%s:1" % image["repository"], tmp_path / "anonymous", creds=False)
+    assert code != 0
+    assert "unauthorized" in output.lower() or "401" in output
+    assert blob_fetches(mark, image["repository"]) == (0, 0)
+    context = ssl.create_default_context(cafile=str(site.ca))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen("https://%s/v2/_catalog" % site.address, context=context, timeout=10)
+    assert refused.value.code == 401
 
 
 def test_catalog_lists_the_repository(sites, image):
