@@ -1,0 +1,68 @@
+"""What the role removes on the local Kubernetes: exposure objects it no longer needs, and only
+objects that carry its labels, never a user's own object of the same kind and name."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import kubernetes
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+STATE = ROOT / ".cluster"
+BIN = pathlib.Path(sys.executable).parent
+NAMESPACE = "dtr-objects"
+# site-b's settings in a namespace of its own; no verification (no router serves the Route here).
+SITE = {"dtr_cache_namespace": NAMESPACE, "dtr_cache_external_host": "cache.objects.test", "dtr_cache_verify": False,
+        "dtr_cache_register": False, "dtr_cache_client_ca_dest": ""}
+
+
+def role(tmp_path, **variables):
+    extra = tmp_path / "vars.json"
+    extra.write_text(json.dumps(dict(SITE, **variables)))
+    result = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", "inventories/local", "-l", "site-b", "playbooks/%s" % (
+            "remove-cache.yml" if variables.get("dtr_cache_state") == "absent" else "deploy-cache.yml"), "-e", "@%s" % extra],
+        capture_output=True, text=True, cwd=str(ROOT), timeout=600, check=False,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+
+
+@pytest.fixture(scope="module")
+def api():
+    client = kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig"))
+    return kubernetes.client.CoreV1Api(client), kubernetes.client.NetworkingV1Api(client), kubernetes.client.CustomObjectsApi(client)
+
+
+def routes(custom):
+    listed = custom.list_namespaced_custom_object("route.openshift.io", "v1", NAMESPACE, "routes")
+    return [item["metadata"]["name"] for item in listed["items"]]
+
+
+def test_removal_follows_the_settings_and_spares_what_is_not_the_roles(api, tmp_path):
+    core, networking, custom = api
+    # The user's namespace with the user's own Ingress that happens to share the cache's name.
+    core.create_namespace({"metadata": {"name": NAMESPACE}})
+    networking.create_namespaced_ingress(NAMESPACE, {
+        "metadata": {"name": "dtr-cache"},
+        "spec": {"defaultBackend": {"service": {"name": "other", "port": {"number": 80}}}}})
+    try:
+        role(tmp_path, dtr_cache_expose="route", dtr_cache_replicas=1)
+        assert routes(custom) == ["dtr-cache"]
+
+        role(tmp_path, dtr_cache_expose="clusterip", dtr_cache_network_policy=True)
+        assert routes(custom) == [], "the Route of the earlier exposure is gone"
+        assert [p.metadata.name for p in networking.list_namespaced_network_policy(NAMESPACE).items] == ["dtr-cache"]
+        assert networking.read_namespaced_ingress("dtr-cache", NAMESPACE).spec.default_backend.service.name == "other"
+
+        role(tmp_path, dtr_cache_expose="clusterip", dtr_cache_network_policy=False)
+        assert networking.list_namespaced_network_policy(NAMESPACE).items == []
+
+        role(tmp_path, dtr_cache_state="absent")
+        assert networking.read_namespaced_ingress("dtr-cache", NAMESPACE).spec.default_backend.service.name == "other"
+        assert core.list_namespaced_secret(NAMESPACE, label_selector="app.kubernetes.io/managed-by=dtr.cache").items == []
+        assert core.read_namespace(NAMESPACE).status.phase == "Active", "a namespace the role did not create stays"
+    finally:
+        core.delete_namespace(NAMESPACE)
