@@ -36,10 +36,12 @@ def playbook(args, env=None, timeout=300):
                           capture_output=True, text=True, env=env, cwd=str(ROOT), timeout=timeout, check=False)
 
 
-def run_role(tmp_path, **variables):
+def run_role(tmp_path, create_dir=True, **variables):
     """Run the role against localhost; return (returncode, combined output)."""
     variables.setdefault("dtr_cache_export_dir", str(tmp_path / "out"))
-    os.makedirs(variables["dtr_cache_export_dir"], exist_ok=True)
+    if create_dir:
+        os.makedirs(variables["dtr_cache_export_dir"], exist_ok=True)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(variables))
     result = playbook(["-i", "localhost,", "-e", "@%s" % extra])

@@ -243,3 +243,59 @@ def test_ca_file_with_the_right_pin_is_used(dtr, pki, tmp_path):
     assert code == 0, output
     data = load(tmp_path / "out", "secret-dtr-certs.yml")["data"]
     assert base64.b64decode(data["dtr.cert.pem"]).decode() == pki.root.pem
+
+
+def test_export_creates_its_directory(dtr, pki, tmp_path):
+    out = tmp_path / "new" / "site"
+    code, output = run_role(tmp_path, dtr_cache_export_dir=str(out), create_dir=False, **seed_site(dtr, pki))
+    assert code == 0, output
+    assert (out / "config.yaml").exists()
+    assert out.stat().st_mode & 0o777 == 0o700
+
+
+def test_objects_are_bounded_and_admitted_by_pod_security(seed_export):
+    out, dummy = seed_export
+    assert load(out, "namespace-dtr.yml")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
+    deployment = load(out, "deployment-dtr-cache.yml")
+    pod = deployment["spec"]["template"]["spec"]
+    assert {"name": "data", "emptyDir": {"sizeLimit": "10Gi"}} in pod["volumes"]
+    assert pod["containers"][0]["resources"]["limits"]["ephemeral-storage"] == "11264Mi"
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert not (out / "poddisruptionbudget-dtr-cache.yml").exists()
+    assert not (out / "networkpolicy-dtr-cache.yml").exists()
+
+
+def test_a_single_node_volume_recreates_and_several_pods_get_a_budget(dtr, pki, tmp_path):
+    site = seed_site(dtr, pki, dtr_cache_flavor="distribution", dtr_cache_storage={"type": "pvc", "size": "5Gi"},
+                     dtr_cache_network_policy=True)
+    code, output = run_role(tmp_path / "one", **site)
+    assert code == 0, output
+    out = tmp_path / "one" / "out"
+    assert load(out, "deployment-dtr-cache.yml")["spec"]["strategy"] == {"type": "Recreate"}
+    assert load(out, "namespace-dtr.yml")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    policy = load(out, "networkpolicy-dtr-cache.yml")
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": "https"}]}]
+    shared = dict(site, dtr_cache_replicas=2, dtr_cache_storage={"type": "pvc", "size": "5Gi", "access_mode": "ReadWriteMany"})
+    code, output = run_role(tmp_path / "two", **shared)
+    assert code == 0, output
+    out = tmp_path / "two" / "out"
+    assert load(out, "deployment-dtr-cache.yml")["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert load(out, "poddisruptionbudget-dtr-cache.yml")["spec"]["minAvailable"] == 1
+
+
+def test_client_users_get_an_htpasswd_that_a_second_run_keeps(dtr, pki, tmp_path):
+    site = seed_site(dtr, pki, dtr_cache_flavor="distribution", dtr_cache_client_users=[{"username": "dev", "password": "client-secret-1"}])
+    code, output = run_role(tmp_path, **site)
+    assert code == 0, output
+    out = tmp_path / "out"
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["auth"] == {"htpasswd": {"realm": "dtr-cache", "path": "/config/htpasswd"}}
+    htpasswd = base64.b64decode(load(out, "secret-dtr-cache-config.yml")["data"]["htpasswd"]).decode()
+    assert htpasswd.startswith("dev:$2b$")
+    probe = load(out, "deployment-dtr-cache.yml")["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert probe["httpGet"]["path"] == "/"
+    before = {p.name: p.read_text() for p in out.iterdir()}
+    code, output = run_role(tmp_path, **site)
+    assert code == 0 and "changed=0" in output, output
+    assert {p.name: p.read_text() for p in out.iterdir()} == before
+    assert "client-secret-1" not in output
