@@ -232,7 +232,7 @@ def test_ca_file_that_does_not_match_the_pin(dtr, pki, tmp_path):
     code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_ca_file=str(ca_file), dtr_cache_ca_fingerprint=["AB" * 32]))
     assert code != 0
     flat = " ".join(output.split())
-    assert "dtr_cache_ca_fingerprint does not match dtr_cache_ca_file" in flat
+    assert "(dtr_cache_ca_file) cannot be trusted" in flat and "put its fingerprint in dtr_cache_ca_fingerprint" in flat
     assert pki.root.fingerprint.replace(":", "") in flat
 
 
