@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo demo-down setup test unit render lint sanity molecule e2e cluster-up cluster-smoke cluster-down clean
+.PHONY: help demo demo-down bench setup test unit render lint sanity molecule e2e cluster-up cluster-smoke cluster-down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -16,6 +16,9 @@ demo: ## Set up everything and deploy two sites against the DTR stand-in, then p
 
 demo-down: ## Stop the demo's stand-in and Kubernetes
 	tests/demo/down.sh
+
+bench: setup ## Time a converge, a no-op, --check and ten sites next to kubectl (leaves the cluster running)
+	$(BIN)/python tests/bench/bench.py
 
 setup: $(VENV)/.installed .collections/ansible_collections/dtr/cache ## Python environment and collection link
 

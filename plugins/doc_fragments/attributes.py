@@ -40,3 +40,14 @@ attributes:
     details:
       - This action does not modify state.
 """
+
+    # For the modules of the action group dtr.cache.dtr (meta/runtime.yml).
+    ACTION_GROUP = r"""
+options: {}
+attributes:
+  action_group:
+    description: Use C(group/dtr.cache.dtr) in C(module_defaults) to set defaults for this module.
+    support: full
+    membership:
+      - dtr.cache.dtr
+"""

@@ -25,6 +25,8 @@ import traceback
 
 from urllib.error import HTTPError, URLError
 
+from ansible_collections.dtr.cache.plugins.module_utils import deadline as deadlines
+
 CRYPTOGRAPHY_IMPORT_ERROR = None
 try:
     from cryptography import x509
@@ -36,9 +38,20 @@ else:
     HAS_CRYPTOGRAPHY = True
 
 
+# One character class for the whole body, whitespace included: the body can then be split between
+# the parts of the pattern in one way only, so matching is linear. (Separate ``\s*`` around a lazy
+# body that also takes whitespace backtracked cubically: 47 s for 3 KB of blanks without an END.)
 PEM_CERTIFICATE_RE = re.compile(
-    r'-----BEGIN CERTIFICATE-----\s*[A-Za-z0-9+/=\s]+?\s*-----END CERTIFICATE-----',
+    r'-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]*-----END CERTIFICATE-----',
 )
+
+# The most certificates a CA bundle may hold. Real ones hold a few; the cap bounds the parsing work
+# an answer can cause.
+MAX_BUNDLE_CERTIFICATES = 64
+
+# ``openssl x509 -noout -fingerprint -sha256`` prints ``sha256 Fingerprint=AB:...`` (OpenSSL 3) or
+# ``SHA256 Fingerprint=AB:...`` (OpenSSL 1.1); users paste either.
+_OPENSSL_FINGERPRINT_PREFIX = re.compile(r'^\s*sha-?256\s+fingerprint\s*=', re.IGNORECASE)
 
 # Failure kinds shared by the modules. Callers branch on them through ``failure_kind``.
 KIND_UNTRUSTED = 'untrusted_certificate'
@@ -51,6 +64,10 @@ KIND_CONNECTION = 'connection_error'
 # OpenSSL X509_V_ERR_* codes seen in ssl.SSLCertVerificationError.verify_code.
 _VERIFY_HOSTNAME_MISMATCH = (62, 64)  # hostname mismatch, IP address mismatch
 _VERIFY_EXPIRED = (9, 10)  # not yet valid, has expired
+
+
+class TooManyCertificates(ValueError):
+    """A PEM bundle with more than MAX_BUNDLE_CERTIFICATES certificates."""
 
 
 class TLSCheckError(Exception):
@@ -98,6 +115,14 @@ def split_pem_certificates(data):
     return blocks
 
 
+def bundle_blocks(data, limit=MAX_BUNDLE_CERTIFICATES):
+    """``split_pem_certificates``, refusing more than ``limit`` blocks (None: no limit) before anything is parsed."""
+    blocks = split_pem_certificates(data)
+    if limit is not None and len(blocks) > limit:
+        raise TooManyCertificates('the bundle holds {0} certificates; at most {1} are accepted'.format(len(blocks), limit))
+    return blocks
+
+
 def load_certificate(data):
     """Parse one certificate given as PEM text/bytes or DER bytes."""
     _require_cryptography()
@@ -107,10 +132,10 @@ def load_certificate(data):
     return x509.load_pem_x509_certificate(text.encode('ascii'))
 
 
-def load_certificates(data):
-    """Parse every certificate of a PEM bundle. Raises ValueError naming the bad block."""
+def load_certificates(data, limit=MAX_BUNDLE_CERTIFICATES):
+    """Parse every certificate of a PEM bundle. Raises ValueError naming the bad block, TooManyCertificates."""
     certificates = []
-    for index, block in enumerate(split_pem_certificates(data)):
+    for index, block in enumerate(bundle_blocks(data, limit)):
         try:
             certificates.append(load_certificate(block))
         except ValueError as exc:
@@ -122,7 +147,8 @@ def check_ca_file(path):
     """Read a PEM CA file given by the user; raises ValueError with a readable reason.
 
     Returns the parsed certificates. Used to check ``ca_path`` options before connecting, so that
-    a wrong path is not reported as a connection or TLS failure.
+    a wrong path is not reported as a connection or TLS failure. No certificate count limit: the
+    file may be a system trust bundle.
     """
     try:
         with open(path, 'rb') as handle:
@@ -130,7 +156,7 @@ def check_ca_file(path):
     except (IOError, OSError) as exc:
         raise ValueError('cannot read {0}: {1}'.format(path, exc.strerror or exc))
     try:
-        certificates = load_certificates(data)
+        certificates = load_certificates(data, limit=None)
     except ValueError as exc:
         raise ValueError('{0}: {1}'.format(path, exc))
     if not certificates:
@@ -165,14 +191,16 @@ def sha256_fingerprint(certificate):
 def normalize_fingerprint(value):
     """Normalize a user-supplied SHA-256 fingerprint to ``AB:CD:...``.
 
-    Accepts upper or lower case, with or without colons (spaces are ignored too).
+    Accepts upper or lower case, with or without colons (spaces are ignored too), and the whole
+    line ``openssl x509 -noout -fingerprint -sha256`` prints (``sha256 Fingerprint=AB:CD:...``).
     Raises ValueError when the value is not 32 bytes of hex.
     """
-    cleaned = re.sub(r'[\s:]', '', _to_text(value or ''))
+    text = _OPENSSL_FINGERPRINT_PREFIX.sub('', _to_text(value or ''), count=1)
+    cleaned = re.sub(r'[\s:]', '', text)
     if not re.match(r'^[0-9A-Fa-f]{64}$', cleaned):
         raise ValueError(
-            '{0!r} is not a SHA-256 fingerprint: expected 64 hexadecimal digits, '
-            'optionally separated by colons'.format(value)
+            '{0!r} is not a SHA-256 fingerprint: expected 64 hexadecimal digits, optionally separated by colons '
+            'and optionally after "sha256 Fingerprint=" as openssl prints it'.format(value)
         )
     return format_fingerprint(binascii.unhexlify(cleaned))
 
@@ -319,7 +347,11 @@ def classify_connection_error(exc):
     return None
 
 
-def _connect(host, port, context, timeout, server_name):
+def _connect(host, port, context, timeout, server_name, deadline=None):
+    """A TLS connection; with ``deadline`` the connect and the handshake end by it (else each step by ``timeout``)."""
+    if deadline is not None:
+        timeout = min(timeout, deadline.budget())
+        deadlines.arm(context, deadline)
     sock = socket.create_connection((host, port), timeout=timeout)
     try:
         return context.wrap_socket(sock, server_hostname=server_name or host)
@@ -328,7 +360,7 @@ def _connect(host, port, context, timeout, server_name):
         raise
 
 
-def fetch_peer_certificate(host, port, timeout=10, server_name=None):
+def fetch_peer_certificate(host, port, timeout=10, server_name=None, deadline=None):
     """Open a direct TLS connection without verification and return the peer certificate as DER.
 
     ``server_name`` is sent as SNI (defaults to ``host``). Raises ``TLSCheckError``.
@@ -338,7 +370,7 @@ def fetch_peer_certificate(host, port, timeout=10, server_name=None):
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     try:
-        tls_socket = _connect(host, port, context, timeout, server_name)
+        tls_socket = _connect(host, port, context, timeout, server_name, deadline)
     except (OSError, ValueError) as exc:
         classified = classify_connection_error(exc)
         if classified is None:
@@ -353,7 +385,7 @@ def fetch_peer_certificate(host, port, timeout=10, server_name=None):
     return der
 
 
-def verify_server_chain(host, port, cadata, timeout=10, server_name=None):
+def verify_server_chain(host, port, cadata, timeout=10, server_name=None, deadline=None):
     """Require that ``host:port`` presents a certificate that chains to ``cadata`` and covers the host name.
 
     Opens a direct TLS connection (no HTTP proxy). Returns the peer certificate as DER on
@@ -362,7 +394,7 @@ def verify_server_chain(host, port, cadata, timeout=10, server_name=None):
     """
     context = ca_context(cadata)
     try:
-        tls_socket = _connect(host, port, context, timeout, server_name)
+        tls_socket = _connect(host, port, context, timeout, server_name, deadline)
     except (OSError, ValueError) as exc:
         classified = classify_connection_error(exc)
         if classified is None:

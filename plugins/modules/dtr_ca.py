@@ -17,14 +17,16 @@ author:
   - DTR cache collection maintainers (@dtr-cache)
 description:
   - Downloads the PEM CA bundle that DTR serves at C(/ca), the file a content cache lists in the C(cas) option of its
-    C(downstream) middleware.
-  - Checks that the answer is a PEM bundle of CA certificates that are valid now.
-  - Optionally pins the bundle with SHA-256 fingerprints and, by default, checks that the DTR host presents a certificate
-    issued by the fetched CA for its host name. This replaces the trust-on-first-use C(curl -k https://dtr/ca) of the
-    upstream guide with checked trust.
+    C(downstream) middleware, or checks a bundle given in O(content).
+  - Checks that the bundle is PEM, holds at most 64 CA certificates, and that all of them are valid now.
+  - Optionally pins the bundle with SHA-256 fingerprints; then every certificate of the bundle must be pinned.
+  - By default checks that the DTR host presents a certificate issued by the bundle for its host name. This replaces
+    the trust-on-first-use C(curl -k https://dtr/ca) of the upstream guide with checked trust.
   - Optionally writes the bundle to a file, atomically and only when the content differs.
 extends_documentation_fragment:
   - dtr.cache.attributes
+  - dtr.cache.attributes.action_group
+  - dtr.cache.connection
 attributes:
   check_mode:
     support: full
@@ -41,48 +43,56 @@ options:
     description:
       - Base URL of DTR such as V(https://dtr.example.com), to which C(/ca) is appended.
       - When the URL has a path other than V(/), it is used as is, so any HTTPS URL of a PEM bundle works.
-      - Must use C(https).
+      - Must use C(https). Redirects are not followed.
+      - With O(content), only used for the chain check (O(verify_chain)); nothing is downloaded.
+      - At least one of O(url) and O(content) is required.
     type: str
-    required: true
+  content:
+    description:
+      - A PEM CA bundle to check instead of downloading one, for example the text of a CA file the caller read.
+      - It gets the same checks as a downloaded bundle. With O(url) and O(verify_chain=true), the certificate the host
+        of O(url) presents must chain to it.
+    type: str
   sha256_fingerprint:
     description:
-      - SHA-256 fingerprints of CA certificates to pin, as printed by C(openssl x509 -noout -fingerprint -sha256).
-      - Upper or lower case, with or without colons.
-      - The fetched bundle must contain at least one certificate whose fingerprint is in this list.
+      - SHA-256 fingerprints of the CA certificates of the bundle.
+      - Upper or lower case, with or without colons, or the whole line C(openssl x509 -noout -fingerprint -sha256)
+        prints, such as V(sha256 Fingerprint=3F:2A:...) or V(SHA256 Fingerprint=3F:2A:...).
+      - When set, B(every) certificate of the bundle must have one of these fingerprints, because every certificate of
+        the bundle becomes trusted. A bundle with a certificate that is not listed fails with
+        RV(failure_kind=unpinned_certificate), which names it; when DTR's CA is being rotated, list both CAs.
       - An empty list disables pinning.
     type: list
     elements: str
     default: []
   verify_chain:
     description:
-      - After fetching, connect to the host and port of O(url) and require that the certificate the host presents chains
-        to the fetched bundle and covers the host name.
-      - The connection honours O(use_proxy) like the download does.
+      - After reading the bundle, connect to the host and port of O(url) and require that the certificate the host
+        presents chains to the bundle and covers the host name.
+      - The connection honours O(use_proxy) like the download does. It sends a C(HEAD) request and reads no answer.
+      - Without O(sha256_fingerprint) the chain check is all that ties a downloaded bundle to DTR, so it may be turned
+        off only together with a pin. V(false) without O(sha256_fingerprint) fails with
+        RV(failure_kind=invalid_argument) when the bundle is downloaded.
     type: bool
     default: true
   validate_certs:
     description:
       - Whether to verify the server certificate while downloading.
-      - Defaults to V(false) because the CA is what is being fetched; without O(ca_path) the system trust store is
-        unlikely to know it. Trust comes from O(verify_chain) and O(sha256_fingerprint) instead.
-      - Set to V(true) together with O(ca_path) when a copy of the CA is already trusted.
-    type: bool
+      - Defaults to V(false) because the CA is what is being fetched; without O(ca_path) or O(ca_content) the system
+        trust store is unlikely to know it. Trust comes from O(verify_chain) and O(sha256_fingerprint) instead.
+      - Set to V(true) together with O(ca_path) or O(ca_content) when a copy of the CA is already trusted.
     default: false
   ca_path:
     description:
       - PEM file of CA certificates used to verify the server while downloading, when O(validate_certs=true).
-      - Without it the system trust store is used. Ignored, with a warning, when O(validate_certs=false).
-    type: path
-  timeout:
+      - Without it and O(ca_content) the system trust store is used. Ignored, with a warning, when
+        O(validate_certs=false).
+      - Mutually exclusive with O(ca_content).
+  ca_content:
     description:
-      - Timeout in seconds of each connection.
-    type: int
-    default: 30
-  use_proxy:
-    description:
-      - Whether to use the proxy from the C(https_proxy) and C(no_proxy) environment variables.
-    type: bool
-    default: true
+      - The same as O(ca_path), given as PEM text instead of a file.
+      - Not to be confused with O(content), the bundle this module checks.
+      - Mutually exclusive with O(ca_path).
   dest:
     description:
       - Write the normalized bundle to this file with mode C(0644).
@@ -108,11 +118,25 @@ EXAMPLES = r"""
     dest: /etc/dtr-cache/certs/dtr.cert.pem
   register: dtr_ca
 
+- name: Pin with what openssl printed, during a CA rotation (both CAs are served)
+  dtr.cache.dtr_ca:
+    url: https://dtr.example.com
+    sha256_fingerprint:
+      - "sha256 Fingerprint=3F:2A:9C:61:0B:5E:77:D4:12:8A:AF:03:6C:E9:41:B7:58:0D:2E:93:C4:6B:1F:A0:7E:55:39:D8:02:CB:64:11"
+      - "sha256 Fingerprint=8D:11:42:0C:7A:9B:E3:55:60:2F:D1:B8:04:6E:93:AA:17:C5:38:F0:6B:2D:91:4E:A8:73:5C:0F:E2:19:B6:47"
+
+- name: Check a CA file the user gave against what DTR presents, without downloading
+  dtr.cache.dtr_ca:
+    url: https://dtr.example.com
+    content: "{{ lookup('ansible.builtin.file', '/etc/pki/dtr-ca.pem') }}"
+
 - name: Fetch the bundle from another URL, trusting a CA already on disk
   dtr.cache.dtr_ca:
     url: https://pki.example.com/dtr/ca-bundle.pem
     validate_certs: true
     ca_path: /etc/pki/ca-trust/source/anchors/corp-root.pem
+    sha256_fingerprint:
+      - "3F:2A:9C:61:0B:5E:77:D4:12:8A:AF:03:6C:E9:41:B7:58:0D:2E:93:C4:6B:1F:A0:7E:55:39:D8:02:CB:64:11"
     verify_chain: false
 
 - name: Show when the CA expires
@@ -122,12 +146,16 @@ EXAMPLES = r"""
 
 RETURN = r"""
 url:
-  description: The URL the bundle was fetched from.
+  description:
+    - The URL the bundle was fetched from, or whose host the chain check connected to when O(content) is given.
+    - V(null) with O(content) and no O(url).
   returned: always
   type: str
   sample: https://dtr.example.com/ca
 pem:
-  description: The bundle as normalized PEM, one block per certificate in the order served, text outside the blocks dropped.
+  description:
+    - The bundle as normalized PEM, one block per certificate in the order served, text outside the blocks dropped.
+    - With O(sha256_fingerprint), only pinned certificates, since a bundle with another one fails.
   returned: success
   type: str
   sample: "-----BEGIN CERTIFICATE-----\nMIIB...\n-----END CERTIFICATE-----\n"
@@ -184,137 +212,151 @@ dest:
   returned: always
   type: str
   sample: /etc/dtr-cache/certs/dtr.cert.pem
+unpinned_certificates:
+  description: The certificates of the bundle that no pin matches, each with C(sha256_fingerprint) and C(subject).
+  returned: when failure_kind is unpinned_certificate
+  type: list
+  elements: dict
+  sample: [{"sha256_fingerprint": "8D:11:42:0C:...", "subject": "CN=New DTR CA"}]
 failure_kind:
   description:
     - Why the module failed, for callers that branch on it.
-    - One of V(untrusted_certificate), V(hostname_mismatch), V(connection_refused), V(timeout), V(tls_error),
-      V(connection_error), V(http_error), V(not_pem), V(not_ca), V(not_valid_now), V(fingerprint_mismatch),
-      V(invalid_argument), V(write_error).
+    - V(fingerprint_mismatch) (no certificate of the bundle is pinned), V(unpinned_certificate) (some are, others are
+      not), V(not_pem), V(not_ca), V(not_valid_now), V(too_many_certificates) (more than 64), V(too_large) (an answer
+      over 1 MiB), V(http_error) (including redirects, which are not followed), V(untrusted_certificate),
+      V(hostname_mismatch), V(connection_refused), V(timeout), V(tls_error), V(connection_error), V(invalid_argument),
+      V(write_error).
   returned: failure
   type: str
-  sample: fingerprint_mismatch
+  sample: unpinned_certificate
 """
 
 import os
 import tempfile
-from http.client import HTTPException
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlunsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible.module_utils.urls import Request, SSLValidationError, open_url
+from ansible.module_utils.urls import Request
 
+from ansible_collections.dtr.cache.plugins.module_utils.deadline import Deadline
 from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
+from ansible_collections.dtr.cache.plugins.module_utils import http_common
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
 HTTP_AGENT = 'ansible-dtr.cache-dtr_ca'
 ACCEPT = 'application/x-pem-file, application/x-x509-ca-cert, text/plain;q=0.9, */*;q=0.5'
+CA_PATH_HINT = 'Give a PEM file of CA certificates.'
+
+
+class Target(object):
+    """Where the bundle comes from: ``url`` is the bundle's URL (None with content alone), ``label`` names it in messages."""
+
+    def __init__(self, url=None, host=None, port=None):
+        self.url = url
+        self.host = host
+        self.port = port
+        self.label = 'the answer from {0}'.format(url) if url else 'content'
+
+    @property
+    def where(self):
+        return 'from {0}'.format(self.url) if self.url else 'in content'
 
 
 def build_fetch_url(url):
-    """The URL of the bundle: ``/ca`` appended to a base URL, any other path kept."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise Failure('invalid_argument', 'url {0!r} is not a valid URL: {1}'.format(url, exc))
-    if parts.scheme.lower() != 'https':
-        raise Failure(
-            'invalid_argument',
-            'url must be an https:// URL such as https://dtr.example.com, got {0!r}. DTR serves its CA only over HTTPS.'.format(url),
-        )
-    if not parts.hostname:
-        raise Failure('invalid_argument', 'url {0!r} has no host name; use the form https://dtr.example.com'.format(url))
+    """The URL of the bundle: ``/ca`` appended to a base URL, any other path kept. Returns ``(url, host, port)``."""
+    parts, host, port = http_common.split_url(url, ('https',), 'https://dtr.example.com')
     if parts.path in ('', '/'):
         parts = parts._replace(path='/ca')
-    return urlunsplit(parts), parts.hostname, port or 443
+    return urlunsplit(parts), host, port
 
 
-def describe_connection_failure(error, url, host, port, timeout, ca_path):
-    """A readable message for a classified connection error of the download."""
-    if error.kind == tls.KIND_UNTRUSTED:
-        where = 'the CA in {0}'.format(ca_path) if ca_path else 'a CA of the system trust store'
-        return ('Cannot fetch the CA bundle from {0}: the server certificate is not signed by {1} ({2}). '
-                'Check ca_path, or leave validate_certs=false and rely on verify_chain and sha256_fingerprint.'
-                .format(url, where, error.detail))
-    if error.kind == tls.KIND_HOSTNAME:
-        return ('Cannot fetch the CA bundle from {0}: the server certificate does not cover the host name {1!r} ({2}). '
-                'Use the host name the DTR certificate was issued for.'.format(url, host, error.detail))
-    if error.kind == tls.KIND_REFUSED:
-        return ('Cannot fetch the CA bundle from {0}: connection to {1}:{2} refused. '
-                'Check the host and port of url and that DTR is running.'.format(url, host, port))
-    if error.kind == tls.KIND_TIMEOUT:
-        return ('Cannot fetch the CA bundle from {0}: no answer within {1} seconds. '
-                'Check the host, firewalls and proxy settings (use_proxy), or raise timeout.'.format(url, timeout))
-    if error.kind == tls.KIND_TLS:
-        return ('Cannot fetch the CA bundle from {0}: the TLS handshake failed ({1}). '
-                'Check that the port serves HTTPS.'.format(url, error.detail))
-    return 'Cannot fetch the CA bundle from {0}: {1}. Check the host name, network and proxy settings.'.format(url, error.detail)
-
-
-def classify(exc):
-    """A TLSCheckError for any connection-level exception from urllib/ssl/socket."""
-    if isinstance(exc, SSLValidationError):
-        return tls.TLSCheckError(tls.KIND_UNTRUSTED, to_native(exc))
-    classified = tls.classify_connection_error(exc)
-    if classified is None:
-        classified = tls.TLSCheckError(tls.KIND_CONNECTION, to_native(exc))
-    return classified
-
-
-def fetch_bundle(module, fetch_url, host, port):
-    """GET the bundle; returns the body bytes or raises Failure."""
-    params = module.params
+def parse_pins(values):
     try:
-        response = open_url(
-            fetch_url,
-            method='GET',
-            headers={'Accept': ACCEPT},
-            use_proxy=params['use_proxy'],
-            timeout=params['timeout'],
-            validate_certs=params['validate_certs'],
-            ca_path=params['ca_path'] if params['validate_certs'] else None,
-            http_agent=HTTP_AGENT,
+        return [tls.normalize_fingerprint(value) for value in values or []]
+    except ValueError as exc:
+        raise Failure('invalid_argument', 'sha256_fingerprint: {0}.'.format(exc))
+
+
+def check_trust_options(params, pins):
+    """Refuse a download that nothing would verify: no pin and no chain check is trust on first use."""
+    downloading = params['content'] is None
+    if downloading and not params['verify_chain'] and not pins:
+        raise Failure(
+            'invalid_argument',
+            'verify_chain=false without sha256_fingerprint verifies nothing: any bundle served at url would be trusted. '
+            'Pin the CA with sha256_fingerprint (openssl x509 -noout -fingerprint -sha256 -in ca.pem), '
+            'or keep verify_chain=true.',
         )
-        try:
-            return response.read()
-        finally:
-            response.close()
-    except HTTPError as exc:
-        body = b''
-        try:
-            body = exc.read() or b''
-        except Exception:  # pylint: disable=broad-except
-            pass
+
+
+# --- download ---------------------------------------------------------------------------------------------------
+
+
+def new_request(params):
+    # Redirects are not followed: urllib would read a redirect's body without limit, and DTR serves /ca itself.
+    return Request(use_proxy=params['use_proxy'], http_agent=HTTP_AGENT, follow_redirects='none')
+
+
+def download_failure(error, module, target):
+    params = module.params
+    trust = http_common.trust_source(params['ca_path'], params['ca_content'])
+    hints = {
+        tls.KIND_UNTRUSTED: 'Check ca_path or ca_content, or leave validate_certs=false and rely on verify_chain and sha256_fingerprint.',
+        tls.KIND_HOSTNAME: 'Use the host name the DTR certificate was issued for.',
+        tls.KIND_REFUSED: 'Check the host and port of url and that DTR is running.',
+    }
+    return http_common.connection_failure(
+        error, 'Cannot fetch the CA bundle from {0}'.format(target.url), target.host, target.port, params['timeout'], trust, hints)
+
+
+def fetch_bundle(module, target, context, deadline):
+    """GET the bundle; returns the body bytes or raises Failure."""
+    try:
+        answer = http_common.exchange(new_request(module.params), 'GET', target.url, deadline, context, headers={'Accept': ACCEPT})
+    except tls.TLSCheckError as error:
+        raise download_failure(error, module, target)
+    if 300 <= answer.status < 400:
         raise Failure(
             'http_error',
-            'GET {0} answered HTTP {1} {2}: {3!r}. Check that url points at DTR; its /ca endpoint needs no login.'
-            .format(fetch_url, exc.code, exc.reason, excerpt(body, 200)),
-            status=exc.code,
+            'GET {0} answered HTTP {1}, a redirect to {2!r}, which is not followed. Set url to the address that serves '
+            'the bundle.'.format(target.url, answer.status, answer.headers.get('Location')),
+            status=answer.status,
         )
-    except (URLError, OSError, ValueError, HTTPException, SSLValidationError) as exc:
-        error = classify(exc)
-        raise Failure(error.kind, describe_connection_failure(error, fetch_url, host, port, params['timeout'], params['ca_path']))
+    if answer.status >= 400:
+        raise Failure(
+            'http_error',
+            'GET {0} answered HTTP {1}: {2!r}. Check that url points at DTR; its /ca endpoint needs no login.'
+            .format(target.url, answer.status, excerpt(answer.body, 200)),
+            status=answer.status,
+        )
+    return answer.body
 
 
-def parse_bundle(body, fetch_url):
+# --- checks -----------------------------------------------------------------------------------------------------
+
+
+def parse_bundle(body, target):
     """Parse the PEM bundle; returns the certificate objects or raises Failure."""
-    blocks = tls.split_pem_certificates(body)
+    try:
+        blocks = tls.bundle_blocks(body)
+    except tls.TooManyCertificates as exc:
+        raise Failure('too_many_certificates', 'The CA bundle {0} is refused: {1}.'.format(target.where, exc))
     if not blocks:
+        hint = 'Check that url points at the DTR /ca endpoint.' if target.url else 'Give the text of a PEM CA file.'
         raise Failure(
             'not_pem',
-            'The answer from {0} is not a PEM certificate bundle (no BEGIN CERTIFICATE block); it starts with {1!r}. '
-            'Check that url points at the DTR /ca endpoint.'.format(fetch_url, excerpt(body, 80)),
+            '{0} is not a PEM certificate bundle (no BEGIN CERTIFICATE block); it starts with {1!r}. {2}'.format(
+                target.label[0].upper() + target.label[1:], excerpt(body, 80), hint),
         )
     try:
-        return tls.load_certificates(body)
+        return tls.load_certificates(''.join(blocks))
     except ValueError as exc:
-        raise Failure('not_pem', 'The answer from {0} is not a valid PEM certificate bundle: {1}.'.format(fetch_url, exc))
+        raise Failure('not_pem', 'The CA bundle {0} is not a valid PEM certificate bundle: {1}.'.format(target.where, exc))
 
 
-def check_certificates(certificates, fetch_url):
+def check_certificates(certificates, target):
     """Every certificate must be a CA and valid now."""
     count = len(certificates)
     for index, certificate in enumerate(certificates):
@@ -322,71 +364,91 @@ def check_certificates(certificates, fetch_url):
         if not tls.is_ca(certificate):
             raise Failure(
                 'not_ca',
-                'Certificate {0!r} (number {1} of {2}) from {3} is not a CA certificate (no basicConstraints CA:TRUE). '
-                'The URL must serve the CA bundle, not a server certificate.'.format(subject, index + 1, count, fetch_url),
+                'Certificate {0!r} (number {1} of {2}) {3} is not a CA certificate (no basicConstraints CA:TRUE). '
+                'The bundle must hold CA certificates, not a server certificate.'.format(subject, index + 1, count, target.where),
             )
         if not tls.is_valid_now(certificate):
             raise Failure(
                 'not_valid_now',
-                'CA certificate {0!r} (number {1} of {2}) from {3} is not valid now: it is valid from {4} to {5}. '
+                'CA certificate {0!r} (number {1} of {2}) {3} is not valid now: it is valid from {4} to {5}. '
                 'Renew the DTR CA, or check the clock of this host.'.format(
-                    subject, index + 1, count, fetch_url, tls.not_before(certificate), tls.not_after(certificate)),
+                    subject, index + 1, count, target.where, tls.not_before(certificate), tls.not_after(certificate)),
             )
 
 
-def check_pins(pins, infos, fetch_url):
-    """At least one certificate of the bundle must carry a pinned fingerprint."""
+def describe_certificates(infos):
+    return ', '.join('{0} ({1})'.format(info['sha256_fingerprint'], info['subject']) for info in infos)
+
+
+def check_pins(pins, infos, target):
+    """With pins, every certificate of the bundle must be pinned: each one would be trusted (chain check, pem)."""
     if not pins:
         return
     actual = [info['sha256_fingerprint'] for info in infos]
-    if set(pins) & set(actual):
-        return
-    described = ', '.join('{0} ({1})'.format(info['sha256_fingerprint'], info['subject']) for info in infos)
-    raise Failure(
-        'fingerprint_mismatch',
-        'The CA bundle from {0} does not contain a certificate with a pinned SHA-256 fingerprint. '
-        'Expected one of: {1}. The bundle has: {2}. If the DTR CA was replaced on purpose, update sha256_fingerprint; '
-        'otherwise something other than DTR answers at this URL.'.format(fetch_url, ', '.join(pins), described),
-        expected_fingerprints=pins,
-        actual_fingerprints=actual,
-    )
+    unpinned = [info for info in infos if info['sha256_fingerprint'] not in pins]
+    if len(unpinned) == len(infos):
+        raise Failure(
+            'fingerprint_mismatch',
+            'The CA bundle {0} does not contain a certificate with a pinned SHA-256 fingerprint. '
+            'Expected one of: {1}. The bundle has: {2}. If the DTR CA was replaced on purpose, update sha256_fingerprint; '
+            'otherwise something other than DTR answers at this URL.'.format(target.where, ', '.join(pins), describe_certificates(infos)),
+            expected_fingerprints=pins,
+            actual_fingerprints=actual,
+        )
+    if unpinned:
+        raise Failure(
+            'unpinned_certificate',
+            'The CA bundle {0} holds {1} certificate(s) that sha256_fingerprint does not pin: {2}. Every certificate of the '
+            'bundle would be trusted, so all of them must be pinned. If DTR serves them on purpose (a CA rotation, say), add '
+            'their fingerprints to sha256_fingerprint; otherwise something other than DTR answers at this URL.'
+            .format(target.where, len(unpinned), describe_certificates(unpinned)),
+            unpinned_certificates=[dict(sha256_fingerprint=info['sha256_fingerprint'], subject=info['subject']) for info in unpinned],
+            expected_fingerprints=pins,
+            actual_fingerprints=actual,
+        )
 
 
-def served_sans(host, port, timeout):
+# --- chain check ------------------------------------------------------------------------------------------------
+
+
+def served_sans(target, module, deadline):
     """Best effort: the SANs of the certificate the host serves, for error messages."""
     try:
-        der = tls.fetch_peer_certificate(host, port, timeout=timeout)
+        der = tls.fetch_peer_certificate(target.host, target.port, timeout=module.params['timeout'], deadline=deadline)
         return tls.subject_alt_names(tls.load_certificate(der))
     except Exception:  # pylint: disable=broad-except
         return None
 
 
-def verify_chain(module, fetch_url, host, port, pem):
-    """Require that the host presents a certificate issued by the fetched CA for its name."""
-    params = module.params
-    request = Request(use_proxy=params['use_proxy'], timeout=params['timeout'], http_agent=HTTP_AGENT)
-    try:
-        response = request.open('GET', fetch_url, headers={'Accept': ACCEPT}, context=tls.ca_context(pem))
-        response.close()
-        return
-    except HTTPError:
-        return  # TLS was established and verified; the status does not matter here.
-    except (URLError, OSError, ValueError, HTTPException, SSLValidationError) as exc:
-        error = classify(exc)
+def chain_failure(error, module, target, deadline, bundle):
+    host, port = target.host, target.port
     if error.kind == tls.KIND_UNTRUSTED:
-        msg = ('{0}:{1} does not present a certificate issued by the CA bundle fetched from {2} ({3}). '
-               'The bundle is not the CA of the server that answers at this address (wrong URL, or a proxy or load balancer '
-               'answering in its place). Check url; set verify_chain=false only if this host is known to use another CA.'
-               .format(host, port, fetch_url, error.detail))
-    elif error.kind == tls.KIND_HOSTNAME:
-        sans = served_sans(host, port, params['timeout'])
+        msg = ('{0}:{1} does not present a certificate issued by the CA bundle {2} ({3}). The bundle is not the CA of the '
+               'server that answers at this address (wrong URL, or a proxy or load balancer answering in its place). '
+               'Check url; set verify_chain=false only if this host is known to use another CA and the bundle is pinned.'
+               .format(host, port, bundle, error.detail))
+        return Failure(error.kind, msg)
+    if error.kind == tls.KIND_HOSTNAME:
+        sans = served_sans(target, module, deadline)
         covers = ', '.join(sans) if sans else 'no subjectAltName entries'
-        msg = ('{0}:{1} presents a certificate issued by the fetched CA, but it does not cover the host name {0!r} ({2}); '
+        msg = ('{0}:{1} presents a certificate issued by the CA bundle, but it does not cover the host name {0!r} ({2}); '
                'it covers: {3}. Use one of those names in url.'.format(host, port, error.detail, covers))
-    else:
-        msg = 'Cannot verify the certificate chain of {0}:{1}: {2}'.format(
-            host, port, describe_connection_failure(error, fetch_url, host, port, params['timeout'], None))
-    raise Failure(error.kind, msg)
+        return Failure(error.kind, msg)
+    return http_common.connection_failure(
+        error, 'Cannot verify the certificate chain of {0}:{1}'.format(host, port), host, port, module.params['timeout'])
+
+
+def verify_chain(module, target, pem, deadline, bundle):
+    """Require that the host presents a certificate issued by ``pem`` for its name. A HEAD: only the handshake counts."""
+    try:
+        http_common.exchange(new_request(module.params), 'HEAD', target.url, deadline, tls.ca_context(pem),
+                             read_body=False, headers={'Accept': ACCEPT})
+    except tls.TLSCheckError as error:
+        raise chain_failure(error, module, target, deadline, bundle)
+    # Any HTTP status will do: TLS was established and verified.
+
+
+# --- dest -------------------------------------------------------------------------------------------------------
 
 
 def read_file(path):
@@ -442,33 +504,25 @@ def update_dest(module, dest, pem):
     return changed, diff
 
 
-def run(module, fetch_url, host, port):
+# --- run --------------------------------------------------------------------------------------------------------
+
+
+def read_bundle(module, target, deadline):
+    """The bundle's bytes or text: ``content``, or the download."""
     params = module.params
-    result = dict(changed=False, url=fetch_url, dest=params['dest'])
-    try:
-        pins = [tls.normalize_fingerprint(pin) for pin in params['sha256_fingerprint'] or []]
-    except ValueError as exc:
-        raise Failure('invalid_argument', 'sha256_fingerprint: {0}.'.format(exc))
+    if params['content'] is not None:
+        for name in ('ca_path', 'ca_content'):
+            if params[name]:
+                module.warn('{0} is ignored: it verifies the download, and with content nothing is downloaded.'.format(name))
+        if params['url'] and not params['verify_chain']:
+            module.warn('url is not used: with content it serves only the chain check, which verify_chain=false turns off.')
+        return params['content']
+    context = http_common.connection_context(module, CA_PATH_HINT)
+    return fetch_bundle(module, target, context, deadline)
 
-    if params['ca_path']:
-        if not params['validate_certs']:
-            module.warn('ca_path is ignored because validate_certs is false.')
-        else:
-            try:
-                tls.check_ca_file(params['ca_path'])
-            except ValueError as exc:
-                raise Failure('invalid_argument', 'ca_path: {0}. Give a PEM file of CA certificates.'.format(exc))
 
-    body = fetch_bundle(module, fetch_url, host, port)
-    certificates = parse_bundle(body, fetch_url)
-    infos = [tls.certificate_info(certificate) for certificate in certificates]
-    check_pins(pins, infos, fetch_url)
-    check_certificates(certificates, fetch_url)
-    pem = ''.join(tls.certificate_pem(certificate) for certificate in certificates)
-    if params['verify_chain']:
-        verify_chain(module, fetch_url, host, port, pem)
-
-    result.update(
+def summary(certificates, infos, pem):
+    return dict(
         pem=pem,
         certificates=[
             dict((key, info[key]) for key in ('subject', 'issuer', 'sha256_fingerprint', 'not_before', 'not_after'))
@@ -478,6 +532,27 @@ def run(module, fetch_url, host, port):
         subjects=[info['subject'] for info in infos],
         not_after=tls.iso8601(min(tls.not_after_datetime(certificate) for certificate in certificates)),
     )
+
+
+def run(module, target):
+    params = module.params
+    pins = parse_pins(params['sha256_fingerprint'])
+    check_trust_options(params, pins)
+    http_common.check_timeout(params)
+    deadline = Deadline(params['timeout'])
+
+    body = read_bundle(module, target, deadline)
+    certificates = parse_bundle(body, target)
+    infos = [tls.certificate_info(certificate) for certificate in certificates]
+    check_pins(pins, infos, target)
+    check_certificates(certificates, target)
+    # After check_pins, every certificate here is pinned (or nothing is pinned): only those are trusted below.
+    pem = ''.join(tls.certificate_pem(certificate) for certificate in certificates)
+    if target.url and params['verify_chain']:
+        bundle = 'given in content' if params['content'] is not None else target.where
+        verify_chain(module, target, pem, deadline, bundle)
+
+    result = dict(changed=False, url=target.url, dest=params['dest'], **summary(certificates, infos, pem))
     if params['dest']:
         changed, diff = update_dest(module, params['dest'], pem)
         result['changed'] = changed
@@ -487,31 +562,30 @@ def run(module, fetch_url, host, port):
 
 
 def main():
+    argument_spec = dict(
+        url=dict(type='str'),
+        content=dict(type='str'),
+        sha256_fingerprint=dict(type='list', elements='str', default=[]),
+        verify_chain=dict(type='bool', default=True),
+        dest=dict(type='path'),
+    )
+    argument_spec.update(http_common.connection_argument_spec(timeout=30, validate_certs=False))
     module = AnsibleModule(
-        argument_spec=dict(
-            url=dict(type='str', required=True),
-            sha256_fingerprint=dict(type='list', elements='str', default=[]),
-            verify_chain=dict(type='bool', default=True),
-            validate_certs=dict(type='bool', default=False),
-            ca_path=dict(type='path'),
-            timeout=dict(type='int', default=30),
-            use_proxy=dict(type='bool', default=True),
-            dest=dict(type='path'),
-        ),
+        argument_spec=argument_spec,
+        required_one_of=[('url', 'content')],
+        mutually_exclusive=http_common.CONNECTION_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     if not tls.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=tls.CRYPTOGRAPHY_IMPORT_ERROR)
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got {0}.'.format(module.params['timeout']),
-                         failure_kind='invalid_argument')
 
-    fetch_url = module.params['url']
+    url = module.params['url']
     try:
-        fetch_url, host, port = build_fetch_url(fetch_url)
-        result = run(module, fetch_url, host, port)
+        target = Target(*build_fetch_url(url)) if url else Target()
+        url = target.url
+        result = run(module, target)
     except Failure as exc:
-        module.fail_json(msg=exc.msg, failure_kind=exc.kind, url=fetch_url, dest=module.params['dest'], **exc.extra)
+        module.fail_json(msg=exc.msg, failure_kind=exc.kind, url=url, dest=module.params['dest'], **exc.extra)
     module.exit_json(**result)
 
 

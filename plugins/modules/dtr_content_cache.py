@@ -25,6 +25,8 @@ description:
   - Every failure sets RV(failure_kind) so that callers can branch on the cause.
 extends_documentation_fragment:
   - dtr.cache.attributes
+  - dtr.cache.attributes.action_group
+  - dtr.cache.connection
 attributes:
   check_mode:
     support: full
@@ -44,6 +46,7 @@ options:
     description:
       - Base URL of DTR such as V(https://dtr.example.com) or V(https://dtr.example.com:8443).
       - Must use C(https). A trailing V(/) is ignored; any other path is refused because the API lives at the root.
+      - Redirects are not followed, so the admin's credentials go to this address only.
     type: str
     required: true
   username:
@@ -59,24 +62,25 @@ options:
   validate_certs:
     description:
       - Whether to verify DTR's certificate and host name.
-    type: bool
-    default: true
   ca_path:
     description:
       - PEM file of the CA that issued DTR's certificate, for example the file that M(dtr.cache.dtr_ca) wrote.
-      - Only this CA is trusted when set; without it the system trust store is used. Ignored, with a warning, when
-        O(validate_certs=false).
-    type: path
+      - Only this CA is trusted when set; without it and O(ca_content) the system trust store is used. Ignored, with a
+        warning, when O(validate_certs=false).
+      - Mutually exclusive with O(ca_content).
+  ca_content:
+    description:
+      - The same as O(ca_path), given as PEM text instead of a file, for example the C(pem) that M(dtr.cache.dtr_ca)
+        returns. No temporary file is needed.
+      - Mutually exclusive with O(ca_path).
   timeout:
     description:
-      - Timeout in seconds of each HTTP request.
-    type: int
-    default: 30
-  use_proxy:
-    description:
-      - Whether to use the proxy from the C(https_proxy) and C(no_proxy) environment variables.
-    type: bool
-    default: true
+      - How many seconds the whole run may spend talking to DTR. Every request (connecting, TLS handshake, sending it
+        and reading the whole answer) counts against this one deadline, not each network read on its own.
+      - A DTR that answers slowly, a byte at a time say, makes the module fail with RV(failure_kind=timeout) at the
+        deadline instead of holding it. Raise it for long O(users) lists on a slow DTR.
+      - A deadline reached after a write fails like any other error after a write, with C(changed=true); running the
+        module again completes the work.
   name:
     description:
       - The cache's name in DTR, what users see when they choose a cache.
@@ -124,7 +128,7 @@ notes:
   - Register the cache only after it answers with a certificate that clients trust (see
     M(dtr.cache.registry_catalog_info)); DTR sends users' blob pulls to O(host) as soon as they chose the cache.
   - When cryptography is installed, O(ca_path) is parsed before connecting, so that a wrong file is not reported as
-    a TLS failure.
+    a TLS failure. O(ca_content) is always checked before connecting.
 requirements:
   - cryptography (optional, to check O(ca_path) before connecting)
 """
@@ -134,6 +138,7 @@ EXAMPLES = r"""
   dtr.cache.dtr_ca:
     url: https://dtr.example.com
     dest: /etc/dtr-cache/dtr-ca.pem
+  register: dtr_ca
 
 - name: Register the EU cache and point two users at it
   dtr.cache.dtr_content_cache:
@@ -152,12 +157,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ registration.cache.id }}"
 
-- name: Remove the cache; alice goes back to pulling from DTR
+- name: Remove the cache; alice goes back to pulling from DTR (DTR's CA as text, from dtr.cache.dtr_ca)
   dtr.cache.dtr_content_cache:
     url: https://dtr.example.com
     username: admin
     password: "{{ dtr_admin_password }}"
-    ca_path: /etc/dtr-cache/dtr-ca.pem
+    ca_content: "{{ dtr_ca.pem }}"
     name: eu-west
     state: absent
     users:
@@ -237,8 +242,9 @@ failure_kind:
     - V(authentication_failed) (HTTP 401 for the admin credentials), V(invalid_request) (HTTP 400; DTR's code and
       message are in the message and RV(dtr_errors)), V(unknown_user), V(missing_settings_key), V(duplicate_name)
       (DTR lists several caches with O(name)), V(http_error) (any other error status), V(not_json) (an answer that is
-      not the JSON DTR sends), V(untrusted_certificate), V(hostname_mismatch), V(connection_refused), V(timeout),
-      V(tls_error), V(connection_error), V(invalid_argument).
+      not the JSON DTR sends), V(too_large) (an answer over 1 MiB), V(untrusted_certificate), V(hostname_mismatch),
+      V(connection_refused), V(timeout) (including a run that outlasts O(timeout)), V(tls_error), V(connection_error),
+      V(invalid_argument).
     - A failure after a write still reports C(changed=true).
   returned: failure
   type: str
@@ -248,22 +254,27 @@ failure_kind:
 import ipaddress
 import json
 import re
-from http.client import HTTPException
-from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible.module_utils.urls import Request, SSLValidationError
+from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.urls import Request
 
+from ansible_collections.dtr.cache.plugins.module_utils.deadline import Deadline
 from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
+from ansible_collections.dtr.cache.plugins.module_utils import http_common
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
 HTTP_AGENT = 'ansible-dtr.cache-dtr_content_cache'
 CACHES_PATH = '/api/v0/content_caches'
 SETTINGS_PATH = '/api/v0/accounts/{0}/settings'
-CONNECTION_ERRORS = (URLError, OSError, ValueError, HTTPException, SSLValidationError)
+CA_PATH_HINT = 'Give the PEM file of the CA that issued DTR\'s certificate.'
+CONNECTION_HINTS = {
+    tls.KIND_UNTRUSTED: 'Set ca_path or ca_content to DTR\'s CA, for example what dtr.cache.dtr_ca wrote or returned.',
+    tls.KIND_HOSTNAME: 'Use the host name DTR\'s certificate was issued for.',
+    tls.KIND_REFUSED: 'Check the host and port of url and that DTR runs.',
+}
 # A DNS name: labels of letters, digits and inner hyphens.
 DNS_NAME = re.compile(r'^(?=.{1,253}\.?$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$')
 
@@ -274,21 +285,15 @@ def shown(data):
 
 
 def normalize_base_url(url):
-    """The DTR base URL ``https://host[:port]``; refuses other schemes and paths."""
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # pylint: disable=pointless-statement
-    except ValueError as exc:
-        raise Failure('invalid_argument', 'url {0!r} is not a valid URL: {1}.'.format(url, exc))
-    if parts.scheme.lower() != 'https' or not parts.hostname:
-        raise Failure('invalid_argument', 'url must look like https://dtr.example.com, got {0!r}. DTR serves its API over HTTPS.'.format(url))
+    """``(base URL https://host[:port], host, port)``; refuses other schemes and paths."""
+    parts, host, port = http_common.split_url(url, ('https',), 'https://dtr.example.com')
     if parts.path not in ('', '/') or parts.query or parts.fragment:
         raise Failure(
             'invalid_argument',
             'url {0!r} has a path, query or fragment; give the DTR root such as https://{1} (the API is at /api/v0/).'
             .format(url, parts.netloc),
         )
-    return urlunsplit(('https', parts.netloc, '', '', ''))
+    return http_common.origin(parts), host, port
 
 
 def host_origin(host):
@@ -323,9 +328,8 @@ def same_host(registered, wanted):
 
 
 def check_arguments(module):
+    """Check the options; returns the SSLContext for DTR."""
     params = module.params
-    if params['timeout'] <= 0:
-        raise Failure('invalid_argument', 'timeout must be a positive number of seconds, got {0}.'.format(params['timeout']))
     if not params['name'] or not params['name'].strip():
         raise Failure('invalid_argument', 'name must not be empty.')
     if not params['settings_key']:
@@ -341,14 +345,7 @@ def check_arguments(module):
                 'host {0!r} is not usable: {1}. Give the URL clients reach the cache at, such as '
                 'https://cache.example.com:30443 (the cache\'s http.host).'.format(params['host'], exc),
             )
-    if params['ca_path']:
-        if not params['validate_certs']:
-            module.warn('ca_path is ignored because validate_certs is false.')
-        elif tls.HAS_CRYPTOGRAPHY:
-            try:
-                tls.check_ca_file(params['ca_path'])
-            except ValueError as exc:
-                raise Failure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued DTR\'s certificate.'.format(exc))
+    return http_common.connection_context(module, CA_PATH_HINT)
 
 
 def dtr_errors(body):
@@ -371,22 +368,22 @@ def describe_errors(errors, body):
 
 
 class DTRClient(object):
-    """The content-cache and account-settings API of DTR, with admin basic auth."""
+    """The content-cache and account-settings API of DTR, with admin basic auth, every request by one deadline."""
 
-    def __init__(self, module, base):
+    def __init__(self, module, base, host, port, context):
         params = module.params
+        self.params = params
         self.base = base
+        self.host = host
+        self.port = port
         self.username = params['username']
-        self.timeout = params['timeout']
-        self.ca_path = params['ca_path'] if params['validate_certs'] else None
+        self.context = context
+        self.deadline = Deadline(params['timeout'])
         self.request = Request(
             url_username=params['username'],
             url_password=params['password'],
             force_basic_auth=True,
             use_proxy=params['use_proxy'],
-            timeout=params['timeout'],
-            validate_certs=params['validate_certs'],
-            ca_path=self.ca_path,
             http_agent=HTTP_AGENT,
             # The admin's credentials go to url only; DTR's API does not redirect.
             follow_redirects='none',
@@ -401,20 +398,13 @@ class DTRClient(object):
             data = to_bytes(json.dumps(body))
             headers['Content-Type'] = 'application/json'
         try:
-            response = self.request.open(method, url, data=data, headers=headers)
-            try:
-                return response.getcode(), response.read()
-            finally:
-                response.close()
-        except HTTPError as exc:
-            try:
-                error_body = exc.read() or b''
-            except Exception:  # pylint: disable=broad-except
-                error_body = b''
-            location = exc.headers.get('Location') if exc.headers is not None else None
-            raise self.http_failure(method, url, exc.code, error_body, location)
-        except CONNECTION_ERRORS as exc:
-            raise self.connection_failure(exc, url)
+            answer = http_common.exchange(self.request, method, url, self.deadline, self.context, data=data, headers=headers)
+        except tls.TLSCheckError as error:
+            raise self.connection_failure(error)
+        if answer.status >= 300:
+            location = answer.headers.get('Location') if answer.headers is not None else None
+            raise self.http_failure(method, url, answer.status, answer.body, location)
+        return answer.status, answer.body
 
     def call_json(self, method, path, body=None):
         status, raw = self.call(method, path, body)
@@ -456,28 +446,10 @@ class DTRClient(object):
             hint = 'Check that url points at DTR.'
         return Failure('http_error', '{0} {1} answered HTTP {2}: {3}. {4}'.format(method, url, status, details, hint), **extra)
 
-    def connection_failure(self, exc, url):
-        if isinstance(exc, SSLValidationError):
-            error = tls.TLSCheckError(tls.KIND_UNTRUSTED, to_native(exc))
-        else:
-            error = tls.classify_connection_error(exc) or tls.TLSCheckError(tls.KIND_CONNECTION, to_native(exc))
-        if error.kind == tls.KIND_UNTRUSTED:
-            where = 'the CA in {0}'.format(self.ca_path) if self.ca_path else 'a CA of the system trust store'
-            msg = ('Cannot reach DTR at {0}: its certificate is not signed by {1} ({2}). Set ca_path to DTR\'s CA, '
-                   'for example the file dtr.cache.dtr_ca wrote.'.format(self.base, where, error.detail))
-        elif error.kind == tls.KIND_HOSTNAME:
-            msg = ('Cannot reach DTR at {0}: its certificate does not cover the host name in url ({1}). '
-                   'Use the host name DTR\'s certificate was issued for.'.format(self.base, error.detail))
-        elif error.kind == tls.KIND_REFUSED:
-            msg = 'Cannot reach DTR at {0}: the connection was refused. Check the host and port of url and that DTR runs.'.format(self.base)
-        elif error.kind == tls.KIND_TIMEOUT:
-            msg = ('Cannot reach DTR at {0}: no answer within {1} seconds. Check firewalls and proxy settings (use_proxy), '
-                   'or raise timeout.'.format(self.base, self.timeout))
-        elif error.kind == tls.KIND_TLS:
-            msg = 'Cannot reach DTR at {0}: the TLS handshake failed ({1}). Check that the port serves HTTPS.'.format(self.base, error.detail)
-        else:
-            msg = 'Cannot reach DTR at {0} ({1}): {2}. Check the host name, network and proxy settings.'.format(self.base, url, error.detail)
-        return Failure(error.kind, msg)
+    def connection_failure(self, error):
+        trust = http_common.trust_source(self.params['ca_path'], self.params['ca_content'])
+        return http_common.connection_failure(error, 'Cannot reach DTR at {0}'.format(self.base), self.host, self.port,
+                                              self.params['timeout'], trust, CONNECTION_HINTS)
 
     # --- the API -----------------------------------------------------------------------------------------------
 
@@ -636,29 +608,29 @@ def run(module, client, result):
 
 
 def main():
+    argument_spec = dict(
+        url=dict(type='str', required=True),
+        username=dict(type='str', required=True),
+        password=dict(type='str', required=True, no_log=True),
+        name=dict(type='str', required=True),
+        host=dict(type='str'),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        users=dict(type='list', elements='str', default=[]),
+        settings_key=dict(type='str', default='contentCacheUUID', no_log=False),
+    )
+    argument_spec.update(http_common.connection_argument_spec(timeout=30, validate_certs=True))
     module = AnsibleModule(
-        argument_spec=dict(
-            url=dict(type='str', required=True),
-            username=dict(type='str', required=True),
-            password=dict(type='str', required=True, no_log=True),
-            validate_certs=dict(type='bool', default=True),
-            ca_path=dict(type='path'),
-            timeout=dict(type='int', default=30),
-            use_proxy=dict(type='bool', default=True),
-            name=dict(type='str', required=True),
-            host=dict(type='str'),
-            state=dict(type='str', choices=['present', 'absent'], default='present'),
-            users=dict(type='list', elements='str', default=[]),
-            settings_key=dict(type='str', default='contentCacheUUID', no_log=False),
-        ),
+        argument_spec=argument_spec,
         required_if=[('state', 'present', ['host'])],
+        mutually_exclusive=http_common.CONNECTION_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     result = dict(changed=False, url=module.params['url'])
     try:
-        result['url'] = normalize_base_url(module.params['url'])
-        check_arguments(module)
-        run(module, DTRClient(module, result['url']), result)
+        base, host, port = normalize_base_url(module.params['url'])
+        result['url'] = base
+        context = check_arguments(module)
+        run(module, DTRClient(module, base, host, port, context), result)
     except Failure as failure:
         module.fail_json(msg=failure.msg, failure_kind=failure.kind, **dict(result, **failure.extra))
     module.exit_json(**result)

@@ -18,8 +18,8 @@ author:
 description:
   - Calls C(GET /v2/) and then C(GET /v2/_catalog) of a Docker registry, a DTR content cache or DTR, following the
     pagination C(Link) header, and returns the repositories.
-  - Verifies TLS against O(ca_path), so a cache whose certificate was not issued by the expected CA, or does not cover
-    the host name in O(url), fails with a message that says which.
+  - Verifies TLS against O(ca_path) or O(ca_content), so a cache whose certificate was not issued by the expected CA,
+    or does not cover the host name in O(url), fails with a message that says which.
   - Reports the certificate the server presents (subject, SANs, issuer, validity).
   - Can wait for a cache that is still starting (O(wait_timeout)) and for repositories to appear in the catalog
     (O(expect_repositories)).
@@ -27,28 +27,28 @@ description:
 extends_documentation_fragment:
   - dtr.cache.attributes
   - dtr.cache.attributes.info_module
+  - dtr.cache.attributes.action_group
+  - dtr.cache.connection
 options:
   url:
     description:
       - Base URL of the registry, for example V(https://cache.example.com:30443).
       - A trailing V(/) or V(/v2/) is ignored; any other path is refused because the registry API lives at the root.
+      - Redirects are not followed.
+      - With an C(http://) URL the deadline of O(timeout) is checked between reads only; use C(https://) where a server
+        may be hostile.
     type: str
     required: true
-  ca_path:
-    description:
-      - PEM file with the CA that must have issued the certificate the server presents.
-      - Only this CA is trusted when set; without it the system trust store is used.
-    type: path
   validate_certs:
     description:
       - Whether to verify the server certificate and host name.
       - Set to V(false) only to inspect a server whose certificate is known to be wrong; RV(certificate) is still returned.
-    type: bool
-    default: true
   timeout:
     description:
-      - Timeout in seconds of each HTTP request.
-    type: int
+      - How many seconds one attempt may take as a whole. Connecting, TLS handshakes, C(GET /v2/), the token request
+        and every catalog page count against one deadline, not each network read on its own.
+      - A server that answers slowly, a byte at a time say, makes the attempt fail with RV(failure_kind=timeout) at
+        the deadline instead of holding the module.
     default: 10
   wait_timeout:
     description:
@@ -56,7 +56,8 @@ options:
       - V(0) makes one attempt.
       - Retries, with exponential backoff capped at 5 seconds, happen only on refused or reset connections, timeouts,
         HTTP 5xx and 429 answers, and missing O(expect_repositories). Certificate errors fail at once.
-      - A request that is running at the deadline is allowed to finish, so the module may take up to O(timeout) longer.
+      - An attempt started before this deadline may take up to O(timeout), so the module ends within O(wait_timeout)
+        plus O(timeout) seconds.
     type: int
     default: 0
   page_size:
@@ -85,12 +86,20 @@ options:
     description:
       - Password or access token of O(username).
     type: str
+  allow_foreign_token_realm:
+    description:
+      - In the Docker token flow the registry names the token service (the C(realm)) to which the module sends
+        O(username) and O(password). The realm must be an C(https://) URL, and by default on the registry's host name,
+        as DTR's is.
+      - Set to V(true) to allow a token service on another host, when it is known to be the registry's (a central
+        authentication service, say).
+      - A realm that is refused fails with RV(failure_kind=untrusted_realm) before the credentials are sent anywhere.
+    type: bool
+    default: false
   use_proxy:
     description:
       - Whether to use the proxy from the C(https_proxy) and C(no_proxy) environment variables.
       - The direct connection that reads the served certificate after a TLS failure does not use a proxy.
-    type: bool
-    default: true
 seealso:
   - module: dtr.cache.dtr_ca
   - module: community.crypto.get_certificate
@@ -105,6 +114,18 @@ EXAMPLES = r"""
     ca_path: /etc/dtr-cache/certs/cache-ca.pem
     wait_timeout: 120
   register: cache
+
+- name: The same with the CA as text, no file needed
+  dtr.cache.registry_catalog_info:
+    url: https://cache.example.com:30443
+    ca_content: "{{ cache_ca_pem }}"
+
+- name: List DTR's catalog as an admin (DTR's token service is on its own host)
+  dtr.cache.registry_catalog_info:
+    url: https://dtr.example.com
+    ca_content: "{{ dtr_ca.pem }}"
+    username: admin
+    password: "{{ dtr_admin_password }}"
 
 - name: Show the round trip and the certificate expiry
   ansible.builtin.debug:
@@ -228,9 +249,11 @@ certificate:
 failure_kind:
   description:
     - Why the module failed.
-    - V(untrusted_certificate) (not issued by the CA in O(ca_path), or expired), V(hostname_mismatch),
-      V(connection_refused), V(timeout), V(not_json), V(http_error) (including authentication failures),
-      V(missing_repositories), V(tls_error) (handshake failure, for example HTTPS to a plain HTTP port),
+    - V(untrusted_certificate) (not issued by the CA in O(ca_path) or O(ca_content), or expired), V(hostname_mismatch),
+      V(connection_refused), V(timeout) (including an attempt that outlasts O(timeout)), V(not_json), V(http_error)
+      (including authentication failures and redirects, which are not followed), V(untrusted_realm) (the token
+      service is not C(https://), or on another host without O(allow_foreign_token_realm)), V(too_large) (an answer
+      over 1 MiB), V(missing_repositories), V(tls_error) (handshake failure, for example HTTPS to a plain HTTP port),
       V(connection_error) (name resolution, reset connections), V(invalid_argument).
   returned: failure
   type: str
@@ -241,15 +264,15 @@ import json
 import re
 import time
 from base64 import b64encode
-from http.client import HTTPException
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
-from ansible.module_utils.urls import Request, SSLValidationError, getpeercert
+from ansible.module_utils.urls import Request
 
+from ansible_collections.dtr.cache.plugins.module_utils.deadline import Deadline
 from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
+from ansible_collections.dtr.cache.plugins.module_utils import http_common
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
@@ -257,28 +280,27 @@ HTTP_AGENT = 'ansible-dtr.cache-registry_catalog_info'
 INITIAL_DELAY = 0.25
 MAX_DELAY = 5.0
 RETRYABLE_STATUS = (429,)
-CONNECTION_ERRORS = (URLError, OSError, ValueError, HTTPException, SSLValidationError)
+CA_PATH_HINT = 'Give the PEM file of the CA that issued the cache certificate.'
+CONNECTION_HINTS = {
+    tls.KIND_REFUSED: ('Check that the cache is running and exposed on this port (Service, NodePort or Ingress) '
+                       'and that url has the right port.'),
+    tls.KIND_TIMEOUT: 'Check firewalls, the Service or NodePort, and proxy settings (use_proxy), or raise timeout.',
+    tls.KIND_TLS: 'Check that this port serves HTTPS, not plain HTTP.',
+    tls.KIND_CONNECTION: 'Check the host name and the network.',
+}
 
 
 def normalize_base_url(url):
     """``(base_url, scheme, host, port)``; refuses anything but an http(s) root URL."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError as exc:
-        raise Failure('invalid_argument', 'url {0!r} is not a valid URL: {1}'.format(url, exc))
-    scheme = parts.scheme.lower()
-    if scheme not in ('https', 'http') or not parts.hostname:
-        raise Failure('invalid_argument', 'url must look like https://cache.example.com:30443, got {0!r}.'.format(url))
+    parts, host, port = http_common.split_url(url, ('https', 'http'), 'https://cache.example.com:30443')
     path = parts.path.rstrip('/')
-    if path not in ('', '/v2'):
+    if path not in ('', '/v2') or parts.query or parts.fragment:
         raise Failure(
             'invalid_argument',
             'url {0!r} has the path {1!r}; give the registry root such as {2}://{3} (the API is always at /v2/).'
-            .format(url, parts.path, scheme, parts.netloc),
+            .format(url, parts.path, parts.scheme, parts.netloc),
         )
-    base = urlunsplit((scheme, parts.netloc, '', '', ''))
-    return base, scheme, parts.hostname, port or (443 if scheme == 'https' else 80)
+    return http_common.origin(parts), parts.scheme, host, port
 
 
 def parse_challenge(header):
@@ -305,64 +327,44 @@ def certificate_summary(der):
 
 
 class RegistryProbe(object):
-    """One attempt: ping, authenticate if asked to, walk the catalog."""
+    """One attempt, within ``deadline``: ping, authenticate if asked to, walk the catalog."""
 
-    def __init__(self, module, base, scheme, host, port, request_timeout):
+    def __init__(self, module, base, scheme, host, port, context, deadline):
         self.module = module
         self.params = module.params
         self.base = base
         self.scheme = scheme
         self.host = host
         self.port = port
-        self.timeout = request_timeout
+        self.context = context
+        self.deadline = deadline
         self.authorization = None
         self.peer_der = None
         self.certificate = None
-        self.request = Request(
-            use_proxy=self.params['use_proxy'],
-            timeout=request_timeout,
-            validate_certs=self.params['validate_certs'],
-            ca_path=self.params['ca_path'] if self.params['validate_certs'] else None,
-            http_agent=HTTP_AGENT,
-        )
+        # Redirects are not followed: urllib would read a redirect's body without limit, and a registry's API
+        # (/v2/, /v2/_catalog, its token service) answers where it is.
+        self.request = Request(use_proxy=self.params['use_proxy'], http_agent=HTTP_AGENT, follow_redirects='none')
 
     # --- transport -------------------------------------------------------------------------------------------
 
-    def get(self, url, headers=None, authorization=None):
+    def get(self, url, authorization=None):
         """``(status, headers, body, elapsed_ms)`` for any HTTP status; Failure on connection errors."""
-        request_headers = dict(headers or {})
+        headers = {}
         if authorization or self.authorization:
-            request_headers['Authorization'] = authorization or self.authorization
+            headers['Authorization'] = authorization or self.authorization
         start = time.monotonic()
         try:
-            response = self.request.open('GET', url, headers=request_headers, unredirected_headers=['Authorization'])
-            try:
-                self.remember_peer(response)
-                body = response.read()
-            finally:
-                response.close()
-            status, response_headers = response.getcode(), response.headers
-        except HTTPError as exc:
-            status, response_headers = exc.code, exc.headers
-            body = self.read_error_body(exc)
-        except CONNECTION_ERRORS as exc:
-            raise self.connection_failure(exc)
-        return status, response_headers, body, (time.monotonic() - start) * 1000.0
+            answer = http_common.exchange(self.request, 'GET', url, self.deadline, self.context, headers=headers,
+                                          unredirected_headers=['Authorization'], peer=self.wants_peer(url))
+        except tls.TLSCheckError as error:
+            raise self.connection_failure(error)
+        if answer.peer_der:
+            self.peer_der = answer.peer_der
+        return answer.status, answer.headers, answer.body, (time.monotonic() - start) * 1000.0
 
-    def remember_peer(self, response):
-        """Keep the certificate of the first answer that came from the registry itself (not a token service)."""
-        if self.peer_der is None and self.scheme == 'https' and urlsplit(response.geturl())[:2] == urlsplit(self.base)[:2]:
-            try:
-                self.peer_der = getpeercert(response, binary_form=True)
-            except Exception:  # pylint: disable=broad-except
-                self.peer_der = None
-
-    @staticmethod
-    def read_error_body(exc):
-        try:
-            return exc.read() or b''
-        except Exception:  # pylint: disable=broad-except
-            return b''
+    def wants_peer(self, url):
+        """Keep the certificate of the first answer that comes from the registry itself (not a token service)."""
+        return self.peer_der is None and self.scheme == 'https' and urlsplit(url)[:2] == urlsplit(self.base)[:2]
 
     def served_certificate(self):
         """The RV(certificate) dict: from the HTTP connection if possible, else from a direct connection."""
@@ -374,7 +376,7 @@ class RegistryProbe(object):
         der = self.peer_der
         if not der:
             try:
-                der = tls.fetch_peer_certificate(self.host, self.port, timeout=self.timeout)
+                der = tls.fetch_peer_certificate(self.host, self.port, timeout=self.params['timeout'], deadline=self.deadline)
             except (tls.TLSCheckError, OSError, ValueError) as exc:
                 self.module.warn('Cannot read the certificate served by {0}: {1}'.format(self.base, to_native(exc)))
                 der = None
@@ -387,51 +389,48 @@ class RegistryProbe(object):
 
     # --- failures --------------------------------------------------------------------------------------------
 
-    def connection_failure(self, exc):
-        if isinstance(exc, SSLValidationError):
-            error = tls.TLSCheckError(tls.KIND_UNTRUSTED, to_native(exc))
-        else:
-            error = tls.classify_connection_error(exc) or tls.TLSCheckError(tls.KIND_CONNECTION, to_native(exc))
+    def trust_failure(self, error):
+        """The message of a certificate that is not trusted: what the server presents and which CA was expected."""
         where = '{0} ({1}:{2})'.format(self.base, self.host, self.port)
-        extra = {}
-        if error.kind == tls.KIND_UNTRUSTED:
-            extra['certificate'] = certificate = self.served_certificate()
-            issuer = certificate.get('issuer', 'unknown')
-            if error.expired:
-                msg = ('The certificate served by {0} is outside its validity period ({1}; valid from {2} to {3}). '
-                       'Renew the certificate of the cache.').format(
-                    where, error.detail, certificate.get('not_before', '?'), certificate.get('not_after', '?'))
-            elif self.params['ca_path']:
-                msg = ('The certificate served by {0} is not signed by the CA in {1} ({2}); it was issued by {3!r}. '
-                       'Check that ca_path holds the CA that issued the cache certificate, and that the server '
-                       'sends its intermediate certificates.').format(where, self.params['ca_path'], error.detail, issuer)
-            else:
-                msg = ('The certificate served by {0} is not signed by a CA of the system trust store ({1}); it was issued '
-                       'by {2!r}. Set ca_path to the CA that issued the cache certificate.').format(where, error.detail, issuer)
-        elif error.kind == tls.KIND_HOSTNAME:
-            extra['certificate'] = certificate = self.served_certificate()
-            sans = certificate.get('sans') or []
-            msg = ('The certificate served by {0} does not cover the host name {1!r} ({2}); it covers: {3}. '
-                   'Use one of those names in url, or reissue the certificate with {1!r} in its subjectAltName.').format(
-                where, self.host, error.detail, ', '.join(sans) if sans else 'no subjectAltName entries')
-        elif error.kind == tls.KIND_REFUSED:
-            msg = ('Connection to {0} was refused. Check that the cache is running and exposed on this port '
-                   '(Service, NodePort or Ingress) and that url has the right port.').format(where)
-        elif error.kind == tls.KIND_TIMEOUT:
-            msg = ('No answer from {0} within {1} seconds. Check firewalls, the Service or NodePort, '
-                   'and proxy settings (use_proxy), or raise timeout.').format(where, self.timeout)
-        elif error.kind == tls.KIND_TLS:
-            msg = ('The TLS handshake with {0} failed ({1}). Check that this port serves HTTPS, '
-                   'not plain HTTP.').format(where, error.detail)
+        certificate = self.served_certificate()
+        if error.expired:
+            msg = ('The certificate served by {0} is outside its validity period ({1}; valid from {2} to {3}). '
+                   'Renew the certificate of the cache.').format(
+                where, error.detail, certificate.get('not_before', '?'), certificate.get('not_after', '?'))
         else:
-            msg = 'Cannot talk to {0}: {1}. Check the host name and the network.'.format(where, error.detail)
-        return Failure(error.kind, msg, retryable=error.retryable, **extra)
+            option = 'ca_path' if self.params['ca_path'] else 'ca_content' if self.params['ca_content'] else None
+            hint = ('Check that {0} holds the CA that issued the cache certificate, and that the server sends its intermediate '
+                    'certificates.'.format(option) if option else 'Set ca_path or ca_content to the CA that issued the cache certificate.')
+            msg = 'The certificate served by {0} is not signed by {1} ({2}); it was issued by {3!r}. {4}'.format(
+                where, http_common.trust_source(self.params['ca_path'], self.params['ca_content']), error.detail,
+                certificate.get('issuer', 'unknown'), hint)
+        return Failure(error.kind, msg, certificate=certificate)
+
+    def hostname_failure(self, error):
+        where = '{0} ({1}:{2})'.format(self.base, self.host, self.port)
+        certificate = self.served_certificate()
+        sans = certificate.get('sans') or []
+        msg = ('The certificate served by {0} does not cover the host name {1!r} ({2}); it covers: {3}. '
+               'Use one of those names in url, or reissue the certificate with {1!r} in its subjectAltName.').format(
+            where, self.host, error.detail, ', '.join(sans) if sans else 'no subjectAltName entries')
+        return Failure(error.kind, msg, certificate=certificate)
+
+    def connection_failure(self, error):
+        if error.kind == tls.KIND_UNTRUSTED:
+            return self.trust_failure(error)
+        if error.kind == tls.KIND_HOSTNAME:
+            return self.hostname_failure(error)
+        return http_common.connection_failure(error, 'Cannot reach {0}'.format(self.base), self.host, self.port,
+                                              self.params['timeout'], hints=CONNECTION_HINTS)
 
     @staticmethod
-    def http_failure(url, status, body, hint=None):
+    def http_failure(url, status, headers, body, hint=None):
         retryable = status >= 500 or status in RETRYABLE_STATUS
         if hint is None:
-            if status == 404:
+            if 300 <= status < 400:
+                hint = ('It redirects to {0!r}, which the module does not follow; give the address the registry answers at '
+                        'in url.'.format(headers.get('Location')))
+            elif status == 404:
                 hint = 'There is no registry API here; check the host and port of url.'
             elif status == 403:
                 hint = 'The account may not list the catalog; use one that may (a DTR admin, say).'
@@ -475,9 +474,35 @@ class RegistryProbe(object):
             )
         basic = 'Basic ' + to_text(b64encode(to_bytes('{0}:{1}'.format(username, self.params['password'] or ''))))
         if scheme == 'bearer' and params.get('realm'):
+            self.check_realm(params['realm'])
             self.authorization = 'Bearer ' + self.fetch_token(params, basic)
         else:
             self.authorization = basic
+
+    def check_realm(self, realm):
+        """The credentials go to the realm: only over https, and to another host only when allowed."""
+        try:
+            parts = urlsplit(realm)
+            parts.port  # pylint: disable=pointless-statement
+        except ValueError:
+            parts = None
+        user = self.params['username']
+        if parts is None or parts.scheme.lower() != 'https' or not parts.hostname:
+            raise Failure(
+                'untrusted_realm',
+                'The registry at {0} asks for a token from {1!r}, which is not an https:// URL; the module does not send the '
+                'credentials of {2!r} there, where they could be read on the way. Configure the token service of the '
+                'registry with an https:// realm.'.format(self.base, realm, user),
+                realm=realm,
+            )
+        if not http_common.same_host(realm, self.host) and not self.params['allow_foreign_token_realm']:
+            raise Failure(
+                'untrusted_realm',
+                'The registry at {0} asks for a token from {1}, on another host ({2}); the module does not send the '
+                'credentials of {3!r} to another host. If {2} is the token service of this registry, set '
+                'allow_foreign_token_realm=true.'.format(self.base, realm, parts.hostname, user),
+                realm=realm,
+            )
 
     def fetch_token(self, challenge, basic):
         query = {'scope': challenge.get('scope') or 'registry:catalog:*'}
@@ -485,7 +510,7 @@ class RegistryProbe(object):
             query['service'] = challenge['service']
         realm = challenge['realm']
         token_url = realm + ('&' if '?' in realm else '?') + urlencode(query)
-        status, dummy, body, dummy = self.get(token_url, authorization=basic)
+        status, headers, body, dummy = self.get(token_url, authorization=basic)
         if status == 401:
             raise Failure(
                 'http_error',
@@ -493,8 +518,8 @@ class RegistryProbe(object):
                 .format(realm, self.params['username']),
                 status=401,
             )
-        if status >= 400:
-            raise self.http_failure(token_url, status, body, hint='The token service of the registry failed.')
+        if status >= 300:
+            raise self.http_failure(token_url, status, headers, body, hint='The token service of the registry failed.')
         data = self.parse_json(token_url, status, body)
         token = (data.get('token') or data.get('access_token')) if isinstance(data, dict) else None
         if not token:
@@ -521,43 +546,47 @@ class RegistryProbe(object):
     def ping(self):
         url = self.base + '/v2/'
         status, headers, body, elapsed = self.get_authorized(url)
-        if status >= 400:
-            raise self.http_failure(url, status, body)
+        if status >= 300:
+            raise self.http_failure(url, status, headers, body)
         if body.strip():
             self.parse_json(url, status, body)
         return status, headers.get('Docker-Distribution-API-Version'), elapsed
 
+    def catalog_page(self, url):
+        """``(repositories, next url or None, elapsed)`` of one page."""
+        status, headers, body, elapsed = self.get_authorized(url)
+        if status >= 300:
+            raise self.http_failure(url, status, headers, body)
+        data = self.parse_json(url, status, body)
+        if not isinstance(data, dict) or not isinstance(data.get('repositories', []), (list, type(None))):
+            raise Failure(
+                'not_json',
+                'GET {0} answered HTTP {1} with JSON that is not a registry catalog: {2!r}. '
+                'Check that url points at a registry.'.format(url, status, excerpt(body)),
+                status=status,
+            )
+        link = next_link(headers.get('Link'))
+        following = urljoin(url, link) if link else None
+        if following and urlsplit(following)[:2] != urlsplit(self.base)[:2]:
+            raise Failure(
+                'http_error',
+                'The catalog of {0} links its next page to another server ({1}); refusing to follow it.'.format(self.base, following),
+                status=status,
+            )
+        return [to_text(name) for name in data.get('repositories') or []], following, elapsed
+
     def catalog(self):
         url = '{0}/v2/_catalog?{1}'.format(self.base, urlencode({'n': self.params['page_size']}))
         repositories, pages, total = [], 0, 0.0
-        origin = urlsplit(self.base)[:2]
         while url:
             if pages >= self.params['max_pages']:
                 self.module.warn('The catalog of {0} has more than max_pages={1} pages of {2}; the list is incomplete. '
                                  'Raise max_pages or page_size.'.format(self.base, self.params['max_pages'], self.params['page_size']))
                 return repositories, pages, total, False
-            status, headers, body, elapsed = self.get_authorized(url)
+            page, url, elapsed = self.catalog_page(url)
+            repositories.extend(page)
             total += elapsed
             pages += 1
-            if status >= 400:
-                raise self.http_failure(url, status, body)
-            data = self.parse_json(url, status, body)
-            if not isinstance(data, dict) or not isinstance(data.get('repositories', []), (list, type(None))):
-                raise Failure(
-                    'not_json',
-                    'GET {0} answered HTTP {1} with JSON that is not a registry catalog: {2!r}. '
-                    'Check that url points at a registry.'.format(url, status, excerpt(body)),
-                    status=status,
-                )
-            repositories.extend(to_text(name) for name in data.get('repositories') or [])
-            link = next_link(headers.get('Link'))
-            url = urljoin(url, link) if link else None
-            if url and urlsplit(url)[:2] != origin:
-                raise Failure(
-                    'http_error',
-                    'The catalog of {0} links its next page to another server ({1}); refusing to follow it.'.format(self.base, url),
-                    status=status,
-                )
         return repositories, pages, total, True
 
     def run(self):
@@ -593,34 +622,34 @@ def check_arguments(params):
             raise Failure('invalid_argument', '{0} must be at least {1}, got {2}.'.format(name, minimum, params[name]))
     if params['password'] and not params['username']:
         raise Failure('invalid_argument', 'password is set but username is not; set both or neither.')
-    if params['ca_path'] and params['validate_certs']:
-        try:
-            tls.check_ca_file(params['ca_path'])
-        except ValueError as exc:
-            raise Failure('invalid_argument', 'ca_path: {0}. Give the PEM file of the CA that issued the cache certificate.'.format(exc))
+
+
+def attempt(module, target, context):
+    """One probe within its own deadline of ``timeout`` seconds; the result, or Failure."""
+    probe = RegistryProbe(module, *target, context=context, deadline=Deadline(module.params['timeout']))
+    result = probe.run()
+    failure = missing_failure(target[0], module.params['expect_repositories'], result)
+    if failure is not None:
+        raise failure
+    result['certificate'] = probe.served_certificate()
+    return result
 
 
 def run(module, state):
     params = module.params
     check_arguments(params)
-    base, scheme, host, port = normalize_base_url(params['url'])
-    state['url'] = base
-    deadline = time.monotonic() + params['wait_timeout']
+    context = http_common.connection_context(module, CA_PATH_HINT)
+    target = normalize_base_url(params['url'])
+    state['url'] = target[0]
+    # Attempts start until wait_timeout; each ends within timeout, so the module ends within both together.
+    wait_until = time.monotonic() + params['wait_timeout']
     delay = INITIAL_DELAY
     while True:
         state['attempts'] += 1
-        remaining = deadline - time.monotonic()
-        request_timeout = params['timeout'] if params['wait_timeout'] == 0 else max(1, min(params['timeout'], int(remaining + 0.999)))
-        probe = RegistryProbe(module, base, scheme, host, port, request_timeout)
         try:
-            result = probe.run()
-            failure = missing_failure(base, params['expect_repositories'], result)
-            if failure is None:
-                result['certificate'] = probe.served_certificate()
-                return result
-            raise failure
+            return attempt(module, target, context)
         except Failure as failure:
-            remaining = deadline - time.monotonic()
+            remaining = wait_until - time.monotonic()
             if not failure.retryable or remaining <= 0:
                 raise
             time.sleep(min(delay, remaining))
@@ -628,20 +657,20 @@ def run(module, state):
 
 
 def main():
+    argument_spec = dict(
+        url=dict(type='str', required=True),
+        wait_timeout=dict(type='int', default=0),
+        page_size=dict(type='int', default=100),
+        max_pages=dict(type='int', default=100),
+        expect_repositories=dict(type='list', elements='str', default=[]),
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        allow_foreign_token_realm=dict(type='bool', default=False, no_log=False),
+    )
+    argument_spec.update(http_common.connection_argument_spec(timeout=10, validate_certs=True))
     module = AnsibleModule(
-        argument_spec=dict(
-            url=dict(type='str', required=True),
-            ca_path=dict(type='path'),
-            validate_certs=dict(type='bool', default=True),
-            timeout=dict(type='int', default=10),
-            wait_timeout=dict(type='int', default=0),
-            page_size=dict(type='int', default=100),
-            max_pages=dict(type='int', default=100),
-            expect_repositories=dict(type='list', elements='str', default=[]),
-            username=dict(type='str'),
-            password=dict(type='str', no_log=True),
-            use_proxy=dict(type='bool', default=True),
-        ),
+        argument_spec=argument_spec,
+        mutually_exclusive=http_common.CONNECTION_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     if not tls.HAS_CRYPTOGRAPHY:

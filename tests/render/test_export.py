@@ -2,11 +2,6 @@
 
 import base64
 import datetime
-import json
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 import yaml

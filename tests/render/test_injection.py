@@ -118,7 +118,7 @@ def inert(dtr, pki, tmp_path_factory):
         for index, template in enumerate(PAYLOADS.values()):
             variables = _base(dtr, pki)
             variables.update(setting(template % "note"))
-            sites["%s-%d" % (name.split(" ")[0].replace("_", "-"), index)] = variables
+            sites["%s-%d" % (name.split(" ", 1)[0].replace("_", "-"), index)] = variables
     return _run_sites(tmp_path_factory.mktemp("inert"), sites)
 
 
@@ -127,7 +127,7 @@ def inert(dtr, pki, tmp_path_factory):
 def test_free_text_renders_as_one_string(inert, name, payload):
     failures, outs = inert
     setting, manifest, locate = INERT[name]
-    host = "%s-%d" % (name.split(" ")[0].replace("_", "-"), list(PAYLOADS).index(payload))
+    host = "%s-%d" % (name.split(" ", 1)[0].replace("_", "-"), list(PAYLOADS).index(payload))
     assert failures[host] == []
     rendered = yaml.safe_load((outs[host] / manifest).read_text())
     assert locate(rendered) == PAYLOADS[payload] % "note"

@@ -98,8 +98,8 @@ def test_a_ca_file_that_is_expired_not_a_ca_or_not_pem_fails(pki, tmp_path):
 
 def test_a_pinned_ca_file_may_not_carry_an_unpinned_ca(pki, tmp_path):
     path = _ca_file(tmp_path, pki.root.pem + pki.other_root.pem)
-    code, output = run_role(tmp_path, **site("https://dtr.example.com", dtr_cache_ca_file=path,
-                                              dtr_cache_ca_fingerprint=[pki.root.fingerprint]))
+    variables = site("https://dtr.example.com", dtr_cache_ca_file=path, dtr_cache_ca_fingerprint=[pki.root.fingerprint])
+    code, output = run_role(tmp_path, **variables)
     assert code != 0
     assert "dtr_cache_ca_fingerprint" in flat(output) and pki.other_root.fingerprint in flat(output)
 

@@ -26,6 +26,7 @@ import socket
 import ssl
 import struct
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -174,6 +175,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = HANDLER_TIMEOUT
 
     def do_GET(self):  # pylint: disable=invalid-name
+        self._answer(with_body=True)
+
+    def do_HEAD(self):  # pylint: disable=invalid-name
+        self._answer(with_body=False)
+
+    def _answer(self, with_body):
         self.server.record(self)
         reply = self.server.app(self)
         self.send_response(reply.status)
@@ -182,7 +189,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header('Content-Length', str(len(reply.body)))
         self.send_header('Connection', 'close')
         self.end_headers()
-        self.wfile.write(reply.body)
+        if with_body:
+            self.wfile.write(reply.body)
 
     def log_message(self, *args):  # pylint: disable=arguments-differ
         pass
@@ -210,15 +218,7 @@ class TLSServer(ThreadingHTTPServer):
         self.thread.start()
 
     def _context(self, issued, workdir):
-        chain = os.path.join(workdir, 'chain-%d.pem' % self.port)
-        key = os.path.join(workdir, 'key-%d.pem' % self.port)
-        with open(chain, 'w') as handle:
-            handle.write(issued.chain_pem)
-        with open(key, 'w') as handle:
-            handle.write(issued.key_pem)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(chain, key)
-        return context
+        return server_context(issued, workdir, self.port)
 
     @property
     def port(self):
@@ -229,11 +229,16 @@ class TLSServer(ThreadingHTTPServer):
 
     def record(self, handler):
         with self.lock:
-            self.requests.append(dict(path=handler.path, headers=dict(handler.headers.items())))
+            self.requests.append(dict(method=handler.command, path=handler.path, headers=dict(handler.headers.items())))
 
     def paths(self):
         with self.lock:
             return [entry['path'] for entry in self.requests]
+
+    def calls(self):
+        """``[(method, path)]`` of every request so far."""
+        with self.lock:
+            return [(entry['method'], entry['path']) for entry in self.requests]
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the request thread, so that a stuck client cannot block accept().
@@ -255,6 +260,87 @@ class TLSServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
         self.thread.join(5)
+
+
+def server_context(issued, workdir, name):
+    """A server-side SSLContext presenting ``issued`` and its intermediates."""
+    chain = os.path.join(workdir, 'chain-%s.pem' % name)
+    key = os.path.join(workdir, 'key-%s.pem' % name)
+    with open(chain, 'w') as handle:
+        handle.write(issued.chain_pem)
+    with open(key, 'w') as handle:
+        handle.write(issued.key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain, key)
+    return context
+
+
+class TricklingServer(object):
+    """Alive but never done: reads a request, sends ``immediate`` at once, then ``trickled`` one byte per ``interval``.
+
+    Each byte arrives well within any per-read socket timeout, so only an overall deadline stops a client.
+    It gives up after ``give_up`` seconds (so that a client without a deadline still ends, and fails the test).
+    """
+
+    def __init__(self, trickled, issued=None, immediate=b'', interval=1.0, give_up=20.0, workdir=None):
+        self.trickled = trickled
+        self.immediate = immediate
+        self.interval = interval
+        self.give_up = give_up
+        self.socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.socket.bind(('127.0.0.1', 0))
+        self.socket.listen(16)
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.context = server_context(issued, workdir, 'trickle-%d' % self.port) if issued is not None else None
+        self.stopping = threading.Event()
+        self.connections = 0
+        self.threads = [threading.Thread(target=self._accept)]
+        self.threads[0].daemon = True
+        self.threads[0].start()
+
+    def url(self, host='127.0.0.1'):
+        return '%s://%s:%d' % ('https' if self.context else 'http', host, self.port)
+
+    def _accept(self):
+        while not self.stopping.is_set():
+            try:
+                connection, dummy = self.socket.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.connections += 1
+            thread = threading.Thread(target=self._serve, args=(connection,))
+            thread.daemon = True
+            self.threads.append(thread)
+            thread.start()
+
+    def _serve(self, connection):
+        started = time.monotonic()
+        try:
+            connection.settimeout(HANDLER_TIMEOUT)
+            if self.context is not None:
+                connection = self.context.wrap_socket(connection, server_side=True)
+            request = b''
+            while b'\r\n\r\n' not in request:
+                data = connection.recv(4096)
+                if not data:
+                    return
+                request += data
+            connection.sendall(self.immediate)
+            for index in range(len(self.trickled)):
+                if self.stopping.wait(self.interval) or time.monotonic() - started > self.give_up:
+                    return
+                connection.sendall(self.trickled[index:index + 1])
+        except (ssl.SSLError, OSError):
+            pass
+        finally:
+            connection.close()
+
+    def stop(self):
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(5)
+        self.socket.close()
 
 
 class SilentServer(object):
@@ -342,6 +428,9 @@ class Servers(object):
     def resetting(self):
         return self._track(ResettingServer())
 
+    def trickling(self, trickled, issued=None, **kwargs):
+        return self._track(TricklingServer(trickled, issued, workdir=self.workdir, **kwargs))
+
     def https_later(self, delay, app, issued, port):
         """Start an HTTPS server on ``port`` after ``delay`` seconds (a cache that is still starting)."""
         timer = threading.Timer(delay, self.https, args=(app, issued), kwargs=dict(port=port))
@@ -369,14 +458,16 @@ class RegistryApp(object):
     ``repositories`` may be a list or a callable returning the list (to change it over time).
     ``failures`` answers that many requests with HTTP 503 first. ``auth`` is None, ``'basic'`` or
     ``'bearer'`` (token service at ``/auth/token``); the credentials are ``user``/``secret``.
+    ``realm`` replaces the token service URL the bearer challenge names (default: this server's).
     """
 
     USERNAME = 'user'
     PASSWORD = 'secret'
     TOKEN = 'token-for-tests'
 
-    def __init__(self, repositories, failures=0, auth=None, api_version='registry/2.0', link_prefix=''):
+    def __init__(self, repositories, failures=0, auth=None, api_version='registry/2.0', link_prefix='', realm=None):
         self.repositories = repositories
+        self.realm = realm
         self.failures = failures
         self.auth = auth
         self.api_version = api_version
@@ -409,8 +500,8 @@ class RegistryApp(object):
     def _challenge(self, request):
         if self.auth == 'basic':
             return 'Basic realm="registry"'
-        host = request.headers.get('Host')
-        return 'Bearer realm="https://%s/auth/token",service="registry.test"' % host
+        realm = self.realm or 'https://%s/auth/token' % request.headers.get('Host')
+        return 'Bearer realm="%s",service="registry.test"' % realm
 
     def __call__(self, request):
         parts = urlsplit(request.path)

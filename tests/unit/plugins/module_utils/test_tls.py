@@ -11,11 +11,13 @@ import datetime
 import re
 import socket
 import ssl
+import time
 from urllib.error import HTTPError, URLError
 
 import pytest
 
 from ansible_collections.dtr.cache.plugins.module_utils import tls
+from ansible_collections.dtr.cache.plugins.module_utils.deadline import Deadline
 from ansible_collections.dtr.cache.tests.unit.tls_servers import text_app
 
 FINGERPRINT_RE = re.compile(r'^([0-9A-F]{2}:){31}[0-9A-F]{2}$')
@@ -38,6 +40,38 @@ def test_split_pem_accepts_bytes_and_returns_nothing_for_html(pki):
     assert tls.split_pem_certificates(pki.root.pem.encode('ascii')) == [pki.root.pem]
     assert tls.split_pem_certificates('<html><body>Login</body></html>') == []
     assert tls.split_pem_certificates(None) == []
+
+
+@pytest.mark.parametrize('text', [
+    '-----BEGIN CERTIFICATE-----' + ' \n' * 5000,
+    '-----BEGIN CERTIFICATE-----' + ' \n' * 50000 + '-----END CERTIFICATE----',
+    ('-----BEGIN CERTIFICATE-----' + ' \n' * 50) * 5000,
+    '-----BEGIN CERTIFICATE-----\n' + 'QUJD \n\t' * 100000 + '!',
+], ids=['blanks-without-end', 'blanks-with-a-broken-end', 'many-begins', 'long-body-then-garbage'])
+def test_split_pem_is_fast_on_pathological_input(text):
+    # The earlier pattern took 47 s for 3 KB of blanks after a BEGIN line without an END line.
+    started = time.monotonic()
+    assert tls.split_pem_certificates(text) == []
+    assert time.monotonic() - started < 1
+
+
+def test_split_pem_still_finds_blocks_after_broken_ones(pki):
+    text = '-----BEGIN CERTIFICATE-----\n  \n' + '-----BEGIN CERTIFICATE-----\n!!\n' + pki.root.pem
+    assert tls.split_pem_certificates(text) == [pki.root.pem]
+
+
+def test_bundle_blocks_caps_the_certificate_count(pki):
+    assert len(tls.bundle_blocks(pki.root.pem * 64)) == 64
+    with pytest.raises(tls.TooManyCertificates, match='the bundle holds 65 certificates; at most 64 are accepted'):
+        tls.bundle_blocks(pki.root.pem * 65)
+    with pytest.raises(tls.TooManyCertificates):
+        tls.load_certificates(pki.root.pem * 65)
+    assert len(tls.bundle_blocks(pki.root.pem * 65, limit=None)) == 65
+
+
+def test_check_ca_file_has_no_count_cap(pki, write_file):
+    # ca_path may be a system trust bundle with well over 64 CAs.
+    assert len(tls.check_ca_file(write_file('system.pem', pki.root.pem * 150))) == 150
 
 
 def test_load_certificates_names_the_broken_block(pki):
@@ -64,12 +98,17 @@ def test_sha256_fingerprint_is_openssl_form(pki):
     lambda fp: fp.replace(':', ''),
     lambda fp: fp.replace(':', '').lower(),
     lambda fp: ' ' + fp.replace(':', ' ') + ' ',
-])
+    lambda fp: 'sha256 Fingerprint=' + fp,
+    lambda fp: 'SHA256 Fingerprint=' + fp,
+    lambda fp: 'SHA256 Fingerprint=' + fp.lower().replace(':', ''),
+    lambda fp: '  sha256 fingerprint = ' + fp + '\n',
+], ids=['as-is', 'lower', 'bare', 'bare-lower', 'spaces', 'openssl-3', 'openssl-1.1', 'openssl-bare', 'openssl-spaced'])
 def test_normalize_fingerprint_accepts_common_spellings(pki, transform):
     assert tls.normalize_fingerprint(transform(pki.root.fingerprint)) == pki.root.fingerprint
 
 
-@pytest.mark.parametrize('value', ['', 'AB:CD', 'Z' * 64, 'AB' * 31, 'AB' * 33])
+@pytest.mark.parametrize('value', ['', 'AB:CD', 'Z' * 64, 'AB' * 31, 'AB' * 33, 'sha256 Fingerprint=', 'SHA1 Fingerprint=' + 'AB' * 20,
+                                   'Fingerprint=' + 'AB' * 32, 'sha256 Fingerprint=sha256 Fingerprint=' + 'AB' * 32])
 def test_normalize_fingerprint_refuses_garbage(value):
     with pytest.raises(ValueError, match='is not a SHA-256 fingerprint'):
         tls.normalize_fingerprint(value)
@@ -161,6 +200,16 @@ def test_fetch_peer_certificate_timeout(servers):
     with pytest.raises(tls.TLSCheckError) as caught:
         tls.fetch_peer_certificate('127.0.0.1', silent.port, timeout=0.5)
     assert caught.value.kind == 'timeout'
+
+
+def test_fetch_peer_certificate_ends_at_the_deadline(servers):
+    # The silent server never answers the handshake; the deadline, not the longer timeout, ends the wait.
+    silent = servers.silent()
+    started = time.monotonic()
+    with pytest.raises(tls.TLSCheckError) as caught:
+        tls.fetch_peer_certificate('127.0.0.1', silent.port, timeout=30, deadline=Deadline(0.5))
+    assert caught.value.kind == 'timeout'
+    assert time.monotonic() - started < 1.5
 
 
 def test_verify_server_chain_accepts_the_right_ca(pki, servers):

@@ -11,9 +11,14 @@ import os
 import stat
 import time
 
+import pytest
+
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 from ansible_collections.dtr.cache.plugins.modules import dtr_ca
-from ansible_collections.dtr.cache.tests.unit.tls_servers import Reply, text_app
+from ansible_collections.dtr.cache.tests.unit.tls_servers import Reply, make_certificate, text_app
+
+MIB = 1024 * 1024
+LOCAL = [u'localhost', u'127.0.0.1']
 
 
 def dtr_app(bundle, path='/ca'):
@@ -55,8 +60,8 @@ def test_single_ca_from_base_url(pki, servers, run_module):
     )]
     assert result['not_after'] == tls.not_after(pki.root.certificate)
     assert result['dest'] is None
-    # one GET to fetch, one to verify the chain
-    assert server.paths() == ['/ca', '/ca']
+    # a GET to fetch, a HEAD to verify the chain (it needs the handshake only)
+    assert server.calls() == [('GET', '/ca'), ('HEAD', '/ca')]
 
 
 def test_bundle_of_intermediate_and_root_is_normalized(pki, servers, run_module):
@@ -82,11 +87,33 @@ def test_url_with_a_path_is_used_as_is(pki, servers, run_module):
 def test_pins_with_and_without_colons(pki, servers, run_module):
     server = servers.https(dtr_app(pki.intermediate.pem + pki.root.pem), pki.server_by_intermediate)
     bare = pki.root.fingerprint.replace(':', '').lower()
-    result = run_module(dtr_ca, dict(url=server.url(), sha256_fingerprint=['AA' * 32, bare]))
-    assert result.get('failed') is None, result.get('msg')
-    result = run_module(dtr_ca, dict(url=server.url(), sha256_fingerprint=pki.intermediate.fingerprint))
+    result = run_module(dtr_ca, dict(url=server.url(), sha256_fingerprint=['AA' * 32, bare, pki.intermediate.fingerprint]))
     assert result.get('failed') is None, result.get('msg')
     assert result['sha256_fingerprints'] == [pki.intermediate.fingerprint, pki.root.fingerprint]
+
+
+@pytest.mark.parametrize('prefix', ['sha256 Fingerprint=', 'SHA256 Fingerprint=', 'sha256 fingerprint = '])
+def test_pins_as_openssl_prints_them(pki, servers, run_module, prefix):
+    # OpenSSL 3 prints "sha256 Fingerprint=AB:...", OpenSSL 1.1 "SHA256 Fingerprint=AB:..."
+    server = servers.https(dtr_app(pki.root.pem), pki.server)
+    for fingerprint in (pki.root.fingerprint, pki.root.fingerprint.lower().replace(':', '')):
+        result = run_module(dtr_ca, dict(url=server.url(), sha256_fingerprint=[prefix + fingerprint]))
+        assert result.get('failed') is None, result.get('msg')
+        assert result['sha256_fingerprints'] == [pki.root.fingerprint]
+
+
+@pytest.mark.parametrize('pin', ['sha1 Fingerprint=' + 'AB:' * 19 + 'AB', 'SHA256 Fingerprint=', 'Fingerprint=' + 'AB' * 32])
+def test_other_openssl_lines_are_not_pins(run_module, pin):
+    result = run_module(dtr_ca, dict(url='https://127.0.0.1:1', sha256_fingerprint=[pin]))
+    assert result['failure_kind'] == 'invalid_argument'
+    assert 'is not a SHA-256 fingerprint' in result['msg']
+
+
+def test_rotation_with_both_cas_pinned(pki, servers, run_module):
+    server = servers.https(dtr_app(pki.root.pem + pki.other_root.pem), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost'), sha256_fingerprint=[pki.root.fingerprint, pki.other_root.fingerprint]))
+    assert result.get('failed') is None, result.get('msg')
+    assert result['pem'] == pki.root.pem + pki.other_root.pem
 
 
 def test_trusted_download_with_ca_path(pki, servers, run_module, write_file):
@@ -95,6 +122,15 @@ def test_trusted_download_with_ca_path(pki, servers, run_module, write_file):
     result = run_module(dtr_ca, dict(url=server.url('localhost'), validate_certs=True, ca_path=ca_path))
     assert result.get('failed') is None, result.get('msg')
     assert result['sha256_fingerprints'] == [pki.root.fingerprint]
+
+
+def test_trusted_download_with_ca_content(pki, servers, run_module):
+    server = servers.https(dtr_app(pki.root.pem), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost'), validate_certs=True, ca_content=pki.root.pem))
+    assert result.get('failed') is None, result.get('msg')
+    wrong = run_module(dtr_ca, dict(url=server.url('localhost'), validate_certs=True, ca_content=pki.other_root.pem))
+    assert wrong['failure_kind'] == 'untrusted_certificate'
+    assert 'the server certificate is not signed by the CA certificates in ca_content' in wrong['msg']
 
 
 # --- dest -------------------------------------------------------------------------------------------------------
@@ -205,7 +241,7 @@ def test_server_certificate_is_not_a_ca(pki, servers, run_module):
 
 def test_expired_ca_is_refused(pki, servers, run_module):
     server = servers.https(dtr_app(pki.expired_root.pem), pki.server)
-    result = run_module(dtr_ca, dict(url=server.url(), verify_chain=False))
+    result = run_module(dtr_ca, dict(url=server.url(), verify_chain=False, sha256_fingerprint=[pki.expired_root.fingerprint]))
     assert result['failed'] is True
     assert result['failure_kind'] == 'not_valid_now'
     assert "'CN=Expired Root CA,O=dtr.cache tests'" in result['msg']
@@ -218,10 +254,11 @@ def test_verify_chain_catches_a_ca_that_did_not_issue_the_server_certificate(pki
     result = run_module(dtr_ca, dict(url=server.url('localhost')))
     assert result['failed'] is True
     assert result['failure_kind'] == 'untrusted_certificate'
-    assert 'localhost:%d does not present a certificate issued by the CA bundle fetched from' % server.port in result['msg']
+    assert 'localhost:%d does not present a certificate issued by the CA bundle from https://localhost:%d/ca' % (
+        server.port, server.port) in result['msg']
     assert 'unable to get local issuer certificate' in result['msg']
 
-    unchecked = run_module(dtr_ca, dict(url=server.url('localhost'), verify_chain=False))
+    unchecked = run_module(dtr_ca, dict(url=server.url('localhost'), verify_chain=False, sha256_fingerprint=[pki.other_root.fingerprint]))
     assert unchecked.get('failed') is None
     assert unchecked['sha256_fingerprints'] == [pki.other_root.fingerprint]
 
@@ -274,7 +311,8 @@ def test_connection_refused(run_module, closed_port):
     result = run_module(dtr_ca, dict(url='https://127.0.0.1:%d' % closed_port))
     assert result['failed'] is True
     assert result['failure_kind'] == 'connection_refused'
-    assert 'connection to 127.0.0.1:%d refused' % closed_port in result['msg']
+    assert 'Cannot fetch the CA bundle from https://127.0.0.1:%d/ca: the connection to 127.0.0.1:%d was refused.' % (
+        closed_port, closed_port) in result['msg']
     assert result['url'] == 'https://127.0.0.1:%d/ca' % closed_port
 
 
@@ -285,4 +323,172 @@ def test_timeout(servers, run_module):
     assert time.monotonic() - started < 5
     assert result['failed'] is True
     assert result['failure_kind'] == 'timeout'
-    assert 'no answer within 1 seconds' in result['msg']
+    assert 'no complete answer from 127.0.0.1:%d within 1 seconds' % silent.port in result['msg']
+
+
+def test_redirects_are_not_followed(pki, servers, run_module):
+    def redirecting(dummy_request):
+        return Reply(302, b'moved', headers={'Location': 'https://elsewhere.example.test/ca'})
+    server = servers.https(redirecting, pki.server)
+    result = run_module(dtr_ca, dict(url=server.url()))
+    assert result['failure_kind'] == 'http_error'
+    assert result['status'] == 302
+    assert "a redirect to 'https://elsewhere.example.test/ca', which is not followed" in result['msg']
+    assert server.paths() == ['/ca']
+
+
+# --- pins: every certificate of a pinned bundle --------------------------------------------------------------------
+
+
+@pytest.fixture(scope='module')
+def attacker():
+    """A CA of the attacker's and a server certificate from it for the names DTR answers at."""
+    ca = make_certificate(u'Attacker CA', ca=True)
+    return ca, make_certificate(u'localhost', issuer=ca, sans=LOCAL)
+
+
+def test_pinned_ca_next_to_an_attacker_ca_is_refused(pki, servers, run_module, attacker):
+    # A man in the middle serves the real, pinned CA plus its own, and a server certificate from its own. One pinned
+    # certificate must not make the bundle trusted: the chain check would pass on the attacker's CA.
+    attacker_ca, attacker_server = attacker
+    server = servers.https(dtr_app(pki.root.pem + attacker_ca.pem), attacker_server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost'), sha256_fingerprint=[pki.root.fingerprint]))
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'unpinned_certificate'
+    assert '%s (CN=Attacker CA,O=dtr.cache tests)' % attacker_ca.fingerprint in result['msg']
+    assert 'holds 1 certificate(s) that sha256_fingerprint does not pin' in result['msg']
+    assert result['unpinned_certificates'] == [dict(sha256_fingerprint=attacker_ca.fingerprint, subject='CN=Attacker CA,O=dtr.cache tests')]
+    assert 'pem' not in result
+    # Nothing from the bundle was used: no chain check ran.
+    assert server.calls() == [('GET', '/ca')]
+
+
+def test_attacker_ca_alone_is_a_fingerprint_mismatch(pki, servers, run_module, attacker):
+    attacker_ca, attacker_server = attacker
+    server = servers.https(dtr_app(attacker_ca.pem), attacker_server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost'), sha256_fingerprint=[pki.root.fingerprint]))
+    assert result['failure_kind'] == 'fingerprint_mismatch'
+    assert attacker_ca.fingerprint in result['msg']
+
+
+def test_verify_chain_false_needs_a_pin(pki, servers, run_module):
+    server = servers.https(dtr_app(pki.root.pem), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url(), verify_chain=False))
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'invalid_argument'
+    assert 'verify_chain=false without sha256_fingerprint verifies nothing' in result['msg']
+    assert server.paths() == []
+
+    pinned = run_module(dtr_ca, dict(url=server.url(), verify_chain=False, sha256_fingerprint=[pki.root.fingerprint]))
+    assert pinned.get('failed') is None, pinned.get('msg')
+    assert server.calls() == [('GET', '/ca')]
+
+
+# --- content ----------------------------------------------------------------------------------------------------
+
+
+def test_content_alone_is_checked_without_network(pki, run_module, tmp_path):
+    dest = str(tmp_path / 'ca.pem')
+    result = run_module(dtr_ca, dict(content='# the user file\n' + pki.intermediate.pem + pki.root.pem, dest=dest))
+    assert result.get('failed') is None, result.get('msg')
+    assert result['url'] is None
+    assert result['changed'] is True
+    assert result['pem'] == pki.intermediate.pem + pki.root.pem
+    assert result['subjects'] == ['CN=Test Intermediate CA,O=dtr.cache tests', 'CN=Test Root CA,O=dtr.cache tests']
+    with open(dest) as handle:
+        assert handle.read() == result['pem']
+
+
+def test_content_with_url_checks_the_chain_and_downloads_nothing(pki, servers, run_module):
+    # The host would serve another CA at /ca: content, not the download, is what gets checked.
+    server = servers.https(dtr_app(pki.other_root.pem), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost'), content=pki.root.pem, sha256_fingerprint=[pki.root.fingerprint]))
+    assert result.get('failed') is None, result.get('msg')
+    assert result['url'] == 'https://localhost:%d/ca' % server.port
+    assert result['sha256_fingerprints'] == [pki.root.fingerprint]
+    assert server.calls() == [('HEAD', '/ca')]
+
+
+def test_content_that_did_not_issue_the_host_certificate(pki, servers, run_module):
+    server = servers.https(dtr_app(pki.root.pem), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost'), content=pki.other_root.pem))
+    assert result['failure_kind'] == 'untrusted_certificate'
+    assert 'does not present a certificate issued by the CA bundle given in content' in result['msg']
+    assert server.paths() == []
+
+
+def test_content_with_an_unpinned_certificate(pki, run_module, attacker):
+    result = run_module(dtr_ca, dict(content=pki.root.pem + attacker[0].pem, sha256_fingerprint=[pki.root.fingerprint]))
+    assert result['failure_kind'] == 'unpinned_certificate'
+    assert 'The CA bundle in content holds 1 certificate(s)' in result['msg']
+
+
+@pytest.mark.parametrize('content, kind, fragment', [
+    ('/etc/pki/dtr-ca.pem', 'not_pem', "Content is not a PEM certificate bundle (no BEGIN CERTIFICATE block); it starts with '/etc/pki"),
+    ('-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n', 'not_pem', 'certificate number 1 of the bundle cannot be parsed'),
+])
+def test_content_that_is_not_a_bundle(run_module, content, kind, fragment):
+    result = run_module(dtr_ca, dict(content=content))
+    assert result['failure_kind'] == kind
+    assert fragment in result['msg']
+
+
+def test_content_with_a_server_certificate(pki, run_module):
+    result = run_module(dtr_ca, dict(content=pki.root.pem + pki.server.pem))
+    assert result['failure_kind'] == 'not_ca'
+    assert "'CN=localhost,O=dtr.cache tests' (number 2 of 2) in content" in result['msg']
+
+
+def test_url_or_content_is_required(run_module):
+    result = run_module(dtr_ca, dict(sha256_fingerprint=[]))
+    assert result['failed'] is True
+    assert 'one of the following is required: url, content' in result['msg']
+
+
+# --- bounded reads ----------------------------------------------------------------------------------------------
+
+
+def test_answer_over_one_mib_is_refused(pki, servers, run_module):
+    server = servers.https(dtr_app(pki.root.pem + '#' * MIB), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url()))
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'too_large'
+    assert 'The answer to GET %s/ca is larger than 1 MiB' % server.url() in result['msg']
+    assert result['max_bytes'] == MIB
+
+
+def test_answer_of_exactly_one_mib_is_read(pki, servers, run_module):
+    served = pki.root.pem + '#' * (MIB - len(pki.root.pem))
+    server = servers.https(dtr_app(served), pki.server)
+    result = run_module(dtr_ca, dict(url=server.url('localhost')))
+    assert result.get('failed') is None, result.get('msg')
+
+
+@pytest.mark.parametrize('source', ['url', 'content'])
+def test_more_than_64_certificates_are_refused(pki, servers, run_module, source):
+    bundle = pki.root.pem * 65
+    server = servers.https(dtr_app(bundle), pki.server)
+    args = dict(url=server.url()) if source == 'url' else dict(content=bundle)
+    result = run_module(dtr_ca, args)
+    assert result['failure_kind'] == 'too_many_certificates'
+    assert 'the bundle holds 65 certificates; at most 64 are accepted' in result['msg']
+    assert len(tls.split_pem_certificates(pki.root.pem * 64)) == 64
+    ok = run_module(dtr_ca, dict(content=pki.root.pem * 64))
+    assert ok.get('failed') is None, ok.get('msg')
+
+
+@pytest.mark.parametrize('phase', ['headers', 'body'])
+def test_a_server_that_trickles_cannot_outlast_timeout(pki, servers, run_module, phase):
+    # One byte a second: each read returns long before any per-read timeout, so only an overall deadline ends it.
+    if phase == 'headers':
+        trickling = servers.trickling(b'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n' + b'X-Pad: y\r\n' * 100, pki.server)
+    else:
+        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/x-pem-file\r\nContent-Length: 100000\r\n\r\n'
+        trickling = servers.trickling(pki.root.pem.encode('ascii') * 100, pki.server, immediate=head)
+    started = time.monotonic()
+    result = run_module(dtr_ca, dict(url=trickling.url(), timeout=2))
+    elapsed = time.monotonic() - started
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'timeout', result['msg']
+    assert 'no complete answer from 127.0.0.1:%d within 2 seconds' % trickling.port in result['msg']
+    assert 1.9 < elapsed < 3.5

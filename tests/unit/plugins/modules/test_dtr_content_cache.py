@@ -28,7 +28,7 @@ from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 from ansible_collections.dtr.cache.plugins.modules import dtr_content_cache
-from ansible_collections.dtr.cache.tests.unit.tls_servers import Reply
+from ansible_collections.dtr.cache.tests.unit.tls_servers import Reply, text_app
 
 STANDIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'standin', 'dtr_api.py')
 ADMIN = 'dtr-admin'
@@ -488,7 +488,7 @@ def test_duplicate_names_are_refused(start_dtr, ca_file, run_module):
     (dict(host='https://cache.test/v2/'), 'no path'),
     (dict(host='https://bad_name.test'), 'not a valid DNS name'),
     (dict(host='https://cache.test:99999'), 'is not usable'),
-    (dict(url='http://dtr.test'), 'url must look like https://'),
+    (dict(url='http://dtr.test'), 'url must be an https:// URL such as https://dtr.example.com'),
     (dict(url='https://dtr.test/api/v0'), 'has a path'),
     (dict(users=['alice', '']), 'empty names'),
     (dict(timeout=0), 'timeout must be a positive'),
@@ -569,3 +569,70 @@ def test_bad_ca_file_is_an_argument_error(dtr, write_file, run_module):
     result = run_module(dtr_content_cache, module_args(dtr, write_file('not-a-ca.pem', 'hello\n')))
     assert result['failure_kind'] == 'invalid_argument'
     assert result['msg'].startswith('ca_path: ')
+
+
+# --- ca_content, bounded answers, the deadline ------------------------------------------------------------------
+
+
+def test_ca_content_instead_of_a_file(pki, dtr, run_module):
+    result = succeeded(run_module(dtr_content_cache, module_args(dtr, None, ca_content=pki.root.pem)))
+    assert result['changed'] is True
+    assert dtr.caches() == [result['cache']]
+
+
+def test_ca_content_of_another_ca(pki, dtr, run_module):
+    dtr.start_watching()
+    result = run_module(dtr_content_cache, module_args(dtr, None, ca_content=pki.other_root.pem))
+    assert result['failure_kind'] == 'untrusted_certificate'
+    assert 'its certificate is not signed' not in result['msg']
+    assert 'the server certificate is not signed by the CA certificates in ca_content' in result['msg']
+    assert dtr.requests() == []
+
+
+def test_ca_content_and_ca_path_are_exclusive(pki, dtr, ca_file, run_module):
+    result = run_module(dtr_content_cache, module_args(dtr, ca_file, ca_content=pki.root.pem))
+    assert result['failed'] is True
+    assert 'mutually exclusive: ca_path|ca_content' in result['msg']
+
+
+def test_ca_content_that_is_no_pem(dtr, run_module):
+    dtr.start_watching()
+    result = run_module(dtr_content_cache, module_args(dtr, None, ca_content='/etc/dtr-cache/dtr-ca.pem'))
+    assert result['failure_kind'] == 'invalid_argument'
+    assert 'ca_content holds no PEM certificate' in result['msg']
+    assert dtr.requests() == []
+
+
+def test_answer_over_one_mib_is_refused(pki, servers, ca_file, run_module):
+    caches = [dict(id='id-%06d' % number, name='cache-%06d' % number, host=HOST) for number in range(20000)]
+    server = servers.https(lambda request: Reply(200, caches), pki.server)
+    result = run_module(dtr_content_cache, dict(url=server.url('localhost'), username=ADMIN, password=PASSWORD, ca_path=ca_file,
+                                                name='eu-west', host=HOST))
+    assert result['failure_kind'] == 'too_large'
+    assert 'The answer to GET %s%s is larger than 1 MiB' % (server.url('localhost'), CACHES) in result['msg']
+    assert result['changed'] is False
+
+
+def test_huge_error_answer_is_quoted(pki, servers, ca_file, run_module):
+    server = servers.https(text_app('x' * (4 * 1024 * 1024), status=500), pki.server)
+    result = run_module(dtr_content_cache, dict(url=server.url('localhost'), username=ADMIN, password=PASSWORD, ca_path=ca_file,
+                                                name='eu-west', host=HOST))
+    assert result['failure_kind'] == 'http_error'
+    assert result['status'] == 500
+    assert "answered HTTP 500: 'xxxx" in result['msg']
+
+
+@pytest.mark.parametrize('phase', ['headers', 'body'])
+def test_a_dtr_that_trickles_cannot_outlast_timeout(pki, servers, ca_file, run_module, phase):
+    if phase == 'headers':
+        trickling = servers.trickling(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' + b'X-Pad: y\r\n' * 100, pki.server)
+    else:
+        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
+        trickling = servers.trickling(b' ' * 1000, pki.server, immediate=head)
+    started = time.monotonic()
+    result = run_module(dtr_content_cache, dict(url=trickling.url(), username=ADMIN, password=PASSWORD, ca_path=ca_file,
+                                                name='eu-west', host=HOST, timeout=2))
+    elapsed = time.monotonic() - started
+    assert result['failure_kind'] == 'timeout', result['msg']
+    assert 'Cannot reach DTR at %s: no complete answer from 127.0.0.1:%d within 2 seconds' % (trickling.url(), trickling.port) in result['msg']
+    assert 1.9 < elapsed < 3.5

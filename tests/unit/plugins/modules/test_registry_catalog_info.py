@@ -15,9 +15,10 @@ import pytest
 
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 from ansible_collections.dtr.cache.plugins.modules import registry_catalog_info
-from ansible_collections.dtr.cache.tests.unit.tls_servers import RegistryApp, free_port, text_app
+from ansible_collections.dtr.cache.tests.unit.tls_servers import RegistryApp, Reply, free_port, text_app
 
 REPOSITORIES = ['engineering/api', 'engineering/web', 'library/alpine', 'library/busybox', 'library/nginx']
+MIB = 1024 * 1024
 
 
 @pytest.fixture
@@ -218,7 +219,7 @@ def test_connection_refused(run_module, closed_port, ca_path):
     assert result['failed'] is True
     assert result['failure_kind'] == 'connection_refused'
     assert result['attempts'] == 1
-    assert 'Connection to https://127.0.0.1:%d (127.0.0.1:%d) was refused' % (closed_port, closed_port) in result['msg']
+    assert 'Cannot reach https://127.0.0.1:%d: the connection to 127.0.0.1:%d was refused.' % (closed_port, closed_port) in result['msg']
     assert 'certificate' not in result
 
 
@@ -229,7 +230,7 @@ def test_timeout(servers, run_module, ca_path):
     assert time.monotonic() - started < 5
     assert result['failed'] is True
     assert result['failure_kind'] == 'timeout'
-    assert 'No answer from %s (127.0.0.1:%d) within 1 seconds' % (silent.url(), silent.port) in result['msg']
+    assert 'Cannot reach %s: no complete answer from 127.0.0.1:%d within 1 seconds' % (silent.url(), silent.port) in result['msg']
 
 
 def test_html_answer_is_not_json(pki, servers, run_module, ca_path):
@@ -377,3 +378,138 @@ def test_expect_repositories_missing_after_the_deadline(pki, servers, run_module
     assert result['repositories'] == ['library/alpine']
     assert result['missing_repositories'] == ['engineering/api']
     assert 'does not list: engineering/api (it lists 1 repositories: library/alpine)' in result['msg']
+
+
+# --- the token realm gets credentials only over https, on the registry's host ----------------------------------
+
+
+def test_http_realm_never_gets_the_credentials(pki, servers, run_module, ca_path):
+    realm = servers.http(RegistryApp([]))
+    registry = servers.https(RegistryApp(['private/app'], auth='bearer', realm=realm.url() + '/auth/token'), pki.server)
+    result = probe(run_module, registry.url(), ca_path=ca_path, username='user', password='secret', allow_foreign_token_realm=True)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'untrusted_realm'
+    assert "asks for a token from '%s/auth/token', which is not an https:// URL" % realm.url() in result['msg']
+    assert result['realm'] == realm.url() + '/auth/token'
+    assert realm.requests == []
+    assert registry.paths() == ['/v2/']
+
+
+def test_realm_on_another_host_needs_allow_foreign_token_realm(pki, servers, run_module, ca_path):
+    token_service = servers.https(RegistryApp([]), pki.server)
+    foreign = token_service.url('127.0.0.1') + '/auth/token'
+    registry = servers.https(RegistryApp(['private/app'], auth='bearer', realm=foreign), pki.server)
+    args = dict(ca_path=ca_path, username='user', password='secret')
+
+    refused = probe(run_module, registry.url('localhost'), **args)
+    assert refused['failed'] is True
+    assert refused['failure_kind'] == 'untrusted_realm'
+    assert 'on another host (127.0.0.1)' in refused['msg']
+    assert 'set allow_foreign_token_realm=true' in refused['msg']
+    assert token_service.requests == []
+
+    allowed = probe(run_module, registry.url('localhost'), allow_foreign_token_realm=True, **args)
+    assert allowed.get('failed') is None, allowed.get('msg')
+    assert allowed['repositories'] == ['private/app']
+    assert [entry['headers'].get('Authorization', '').split(' ')[0] for entry in token_service.requests] == ['Basic']
+
+
+def test_realm_on_the_registry_host_with_another_port_is_allowed(pki, servers, run_module, ca_path):
+    token_service = servers.https(RegistryApp([]), pki.server)
+    registry = servers.https(RegistryApp(['a'], auth='bearer', realm=token_service.url('localhost') + '/auth/token'), pki.server)
+    result = probe(run_module, registry.url('localhost'), ca_path=ca_path, username='user', password='secret')
+    assert result.get('failed') is None, result.get('msg')
+    assert len(token_service.requests) == 1
+
+
+# --- ca_content -------------------------------------------------------------------------------------------------
+
+
+def test_ca_content_instead_of_a_file(pki, servers, run_module):
+    server = servers.https(RegistryApp(['a']), pki.server_by_intermediate)
+    result = probe(run_module, server.url('localhost'), ca_content=pki.root.pem)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['repositories'] == ['a']
+
+
+def test_ca_content_is_the_only_ca_trusted(pki, servers, run_module):
+    server = servers.https(RegistryApp(['a']), pki.server)
+    result = probe(run_module, server.url(), ca_content=pki.other_root.pem)
+    assert result['failure_kind'] == 'untrusted_certificate'
+    assert 'is not signed by the CA certificates in ca_content' in result['msg']
+    assert 'Check that ca_content holds the CA' in result['msg']
+    assert server.paths() == []
+
+
+def test_ca_content_and_ca_path_are_exclusive(pki, run_module, ca_path):
+    result = probe(run_module, 'https://127.0.0.1:1', ca_path=ca_path, ca_content=pki.root.pem)
+    assert result['failed'] is True
+    assert 'parameters are mutually exclusive: ca_path|ca_content' in result['msg']
+
+
+@pytest.mark.parametrize('content, fragment', [
+    ('/etc/dtr-cache/ca.pem', 'ca_content holds no PEM certificate (no BEGIN CERTIFICATE block). It looks like a path'),
+    ('-----BEGIN CERTIFICATE-----\nQUJD\n-----END CERTIFICATE-----\n', 'ca_content cannot be loaded as CA certificates'),
+])
+def test_unusable_ca_content(servers, run_module, content, fragment):
+    result = probe(run_module, 'https://127.0.0.1:1', ca_content=content)
+    assert result['failure_kind'] == 'invalid_argument'
+    assert fragment in result['msg']
+
+
+# --- bounded answers and the deadline ---------------------------------------------------------------------------
+
+
+def test_catalog_over_one_mib_is_refused(pki, servers, run_module, ca_path):
+    huge = ['library/image-%07d' % number for number in range(60000)]
+    server = servers.https(RegistryApp(huge), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path, page_size=100000, wait_timeout=5)
+    assert result['failed'] is True
+    assert result['failure_kind'] == 'too_large'
+    assert result['attempts'] == 1
+    assert 'The answer to GET %s/v2/_catalog?n=100000 is larger than 1 MiB' % server.url() in result['msg']
+
+
+def test_huge_error_answer_is_quoted_not_read_whole(pki, servers, run_module, ca_path):
+    server = servers.https(text_app('<html>' + 'e' * (8 * MIB), status=500, content_type='text/html'), pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path)
+    assert result['failure_kind'] == 'http_error'
+    assert result['status'] == 500
+    assert "answered HTTP 500: '<html>eeee" in result['msg']
+
+
+def test_redirects_are_not_followed(pki, servers, run_module, ca_path):
+    def redirecting(dummy_request):
+        return Reply(301, b'', headers={'Location': 'https://registry.example.test/v2/'})
+    server = servers.https(redirecting, pki.server)
+    result = probe(run_module, server.url(), ca_path=ca_path)
+    assert result['failure_kind'] == 'http_error'
+    assert result['status'] == 301
+    assert "It redirects to 'https://registry.example.test/v2/', which the module does not follow" in result['msg']
+
+
+@pytest.mark.parametrize('phase', ['headers', 'body'])
+def test_a_registry_that_trickles_cannot_outlast_timeout(pki, servers, run_module, ca_path, phase):
+    if phase == 'headers':
+        trickling = servers.trickling(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' + b'X-Pad: y\r\n' * 100, pki.server)
+    else:
+        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
+        trickling = servers.trickling(b' ' * 1000, pki.server, immediate=head)
+    started = time.monotonic()
+    result = probe(run_module, trickling.url(), ca_path=ca_path, timeout=2)
+    elapsed = time.monotonic() - started
+    assert result['failure_kind'] == 'timeout', result['msg']
+    assert 'no complete answer from 127.0.0.1:%d within 2 seconds' % trickling.port in result['msg']
+    assert 1.9 < elapsed < 3.5
+
+
+def test_each_attempt_has_its_own_deadline(pki, servers, run_module, ca_path):
+    head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
+    trickling = servers.trickling(b' ' * 1000, pki.server, immediate=head)
+    started = time.monotonic()
+    result = probe(run_module, trickling.url(), ca_path=ca_path, timeout=1, wait_timeout=2)
+    elapsed = time.monotonic() - started
+    assert result['failure_kind'] == 'timeout'
+    assert result['attempts'] >= 2
+    # attempts start until wait_timeout and each ends within timeout
+    assert elapsed < 2 + 1 + 0.8
