@@ -102,4 +102,4 @@ def test_a_release_builds_the_changelog_from_every_fragment(tmp_path):
     assert sorted(released["fragments"]) == [path.name for path in FRAGMENTS]
     assert not [path for path in (copy / "changelogs" / "fragments").iterdir() if path.suffix in (".yml", ".yaml")]
     # New modules and plugins are announced with their short descriptions.
-    assert "dtr.cache.dtr_ca - " in rst and "dtr.cache.registry_config - " in rst
+    assert "dtr.cache.dtr_ca - " in rst and "dtr.cache.cache_sans - " in rst

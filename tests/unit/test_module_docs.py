@@ -16,8 +16,8 @@ COLLECTION = "dtr.cache"
 KINDS = {"module": "modules", "filter": "filter", "test": "test"}
 EXPECTED = {
     "module": ["dtr_ca", "dtr_content_cache", "registry_catalog_info"],
-    "filter": ["cache_sans", "go_duration", "htpasswd", "registry_config"],
-    "test": ["covered_by", "go_duration"],
+    "filter": ["cache_sans", "htpasswd", "pending_objects"],
+    "test": ["covered_by"],
 }
 
 

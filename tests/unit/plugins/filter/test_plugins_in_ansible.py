@@ -14,33 +14,21 @@ import sys
 
 import pytest
 
-from ansible_collections.dtr.cache.plugins.filter import cache_sans, go_duration, registry_config
+from ansible_collections.dtr.cache.plugins.filter import cache_sans, htpasswd, pending_objects
 from ansible_collections.dtr.cache.plugins.test import covered_by
-from ansible_collections.dtr.cache.plugins.test import go_duration as go_duration_test
-
-from test_registry_config import EXPECTED_DTR_YAML, SECRET
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, os.pardir, os.pardir))
 COLLECTIONS = os.path.join(REPO, ".collections")
 BIN = os.path.dirname(sys.executable)
 
-FILTERS = {"registry_config": registry_config, "cache_sans": cache_sans, "go_duration": go_duration}
-TESTS = {"covered_by": covered_by, "go_duration": go_duration_test}
+FILTERS = {"cache_sans": cache_sans, "htpasswd": htpasswd, "pending_objects": pending_objects}
+TESTS = {"covered_by": covered_by}
 
 PLAYBOOK = """\
 - name: Use the dtr.cache filters and tests as a role would
   hosts: localhost
   gather_facts: false
   vars:
-    params:
-      flavor: dtr
-      upstreams: [https://dtr.example.com]
-      ca_paths: [/certs/dtr.cert.pem]
-      blobttl: 24h
-      http_host: https://cache.example.com
-      listen_port: 443
-      secret: %(secret)s
-      storage: {type: emptydir}
     exposure:
       name: dtr-cache
       namespace: dtr
@@ -48,15 +36,9 @@ PLAYBOOK = """\
       external_host: Node1.Example.com
       extra_sans: [10.0.0.5]
   tasks:
-    - name: Write config.yaml as the role's template does
-      ansible.builtin.copy:
-        content: "{{ params | dtr.cache.registry_config | to_nice_yaml(indent=2, sort_keys=False) }}"
-        dest: "%(out)s/config.yaml"
-        mode: "0600"
-
-    - name: A bad setting fails with the filter's message
+    - name: A bad input fails with the filter's message
       ansible.builtin.debug:
-        msg: "{{ params | combine({'blobttl': '86400'}) | dtr.cache.registry_config }}"
+        msg: "{{ [{'username': 'a:b', 'password': 'x'}] | dtr.cache.htpasswd }}"
       register: bad
       ignore_errors: true
 
@@ -72,11 +54,8 @@ PLAYBOOK = """\
           covered: "{{ 'node1.example.com' is dtr.cache.covered_by(sans) }}"
           covered_url: "{{ 'https://node1.example.com:30443' is dtr.cache.covered_by(sans) }}"
           not_covered: "{{ 'node2.example.com' is dtr.cache.covered_by(sans) }}"
-          seconds: "{{ '1h30m' | dtr.cache.go_duration }}"
-          nanoseconds: "{{ '1h30m' | dtr.cache.go_duration(unit='ns') }}"
-          valid: "{{ '24h' is dtr.cache.go_duration }}"
-          invalid: "{{ '86400' is dtr.cache.go_duration }}"
-          number: "{{ 86400 is dtr.cache.go_duration }}"
+          htpasswd: "{{ [{'username': 'dev', 'password': 'pw'}] | dtr.cache.htpasswd }}"
+          pending: "{{ [{'kind': 'Service', 'metadata': {'name': 's'}}] | dtr.cache.pending_objects([]) | length }}"
           bad_failed: "{{ bad is failed }}"
           bad_msg: "{{ bad.msg }}"
 """
@@ -116,7 +95,7 @@ def test_ansible_doc_reads_the_documentation(kind, names):
     for fqcn in fqcns:
         doc = docs[fqcn]["doc"]
         assert doc["name"] == fqcn.split(".")[-1]
-        assert doc["version_added"] == "0.1.0"
+        assert doc["version_added"] in ("0.1.0", "0.2.0")
         assert "_input" in doc["options"]
         assert "_value" in docs[fqcn]["return"]
         assert docs[fqcn]["examples"]
@@ -124,25 +103,19 @@ def test_ansible_doc_reads_the_documentation(kind, names):
 
 def test_plugins_in_a_playbook(tmp_path):
     playbook = tmp_path / "playbook.yml"
-    playbook.write_text(PLAYBOOK % {"secret": SECRET, "out": str(tmp_path)})
+    playbook.write_text(PLAYBOOK % {"out": str(tmp_path)})
     result = _run([_tool("ansible-playbook"), "-i", "localhost,", "-c", "local",
                    "-e", "ansible_python_interpreter=" + sys.executable, str(playbook)])
     assert result.returncode == 0, result.stdout
-    assert (tmp_path / "config.yaml").read_text() == EXPECTED_DTR_YAML
     results = json.loads((tmp_path / "results.json").read_text())
-    assert results.pop("bad_msg").endswith(
-        "dtr.cache.registry_config: blobttl='86400' is not a duration (time: missing unit in duration \"86400\"): "
-        "use a number with a unit, such as 24h, 90m or 1h30m")
+    assert results.pop("bad_msg").endswith("dtr.cache.htpasswd: user name 'a:b' cannot hold ':' or spaces")
+    assert results.pop("htpasswd").startswith("dev:$2b$")
     assert results == {
         "sans": ["DNS:node1.example.com", "IP:10.0.0.5", "DNS:dtr-cache", "DNS:dtr-cache.dtr", "DNS:dtr-cache.dtr.svc",
                  "DNS:dtr-cache.dtr.svc.cluster.local"],
         "covered": True,
         "covered_url": True,
         "not_covered": False,
-        "seconds": 5400.0,
-        "nanoseconds": 5400000000000,
-        "valid": True,
-        "invalid": False,
-        "number": False,
+        "pending": 1,
         "bad_failed": True,
     }
