@@ -254,7 +254,7 @@ def test_objects_are_bounded_and_admitted_by_pod_security(seed_export):
     deployment = load(out, "deployment-dtr-cache.yml")
     pod = deployment["spec"]["template"]["spec"]
     assert {"name": "data", "emptyDir": {"sizeLimit": "10Gi"}} in pod["volumes"]
-    assert pod["containers"][0]["resources"]["limits"]["ephemeral-storage"] == "11264Mi"
+    assert pod["containers"][0]["resources"]["limits"]["ephemeral-storage"] == "11Gi"
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
     assert not (out / "poddisruptionbudget-dtr-cache.yml").exists()
     assert not (out / "networkpolicy-dtr-cache.yml").exists()
