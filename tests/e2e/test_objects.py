@@ -19,7 +19,7 @@ SITE = {"dtr_cache_namespace": NAMESPACE, "dtr_cache_external_host": "cache.obje
         "dtr_cache_register": False, "dtr_cache_client_ca_dest": ""}
 
 
-def role(tmp_path, **variables):
+def role(tmp_path, expect_success=True, **variables):
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(dict(SITE, **variables)))
     result = subprocess.run(
@@ -27,7 +27,9 @@ def role(tmp_path, **variables):
             "remove-cache.yml" if variables.get("dtr_cache_state") == "absent" else "deploy-cache.yml"), "-e", "@%s" % extra],
         capture_output=True, text=True, cwd=str(ROOT), timeout=600, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    output = result.stdout + result.stderr
+    assert (result.returncode == 0) == expect_success, output[-5000:]
+    return output
 
 
 @pytest.fixture(scope="module")
@@ -66,3 +68,19 @@ def test_removal_follows_the_settings_and_spares_what_is_not_the_roles(api, tmp_
         assert core.read_namespace(NAMESPACE).status.phase == "Active", "a namespace the role did not create stays"
     finally:
         core.delete_namespace(NAMESPACE)
+
+
+def test_a_failed_rollout_explains_itself_and_the_last_good_pod_keeps_serving(api, tmp_path):
+    core = api[0]
+    try:
+        role(tmp_path, dtr_cache_expose="clusterip", dtr_cache_namespace=NAMESPACE + "-bad")
+        output = role(tmp_path, expect_success=False, dtr_cache_expose="clusterip", dtr_cache_namespace=NAMESPACE + "-bad",
+                      dtr_cache_image="localhost/not-there:1", dtr_cache_wait_timeout=20)
+        flat = " ".join(output.split())
+        assert "was not applied and rolled out within 20s" in flat
+        assert "ErrImageNeverPull" in flat, "the message names the new pod's waiting reason"
+        assert "keep serving" in flat
+        pods = core.list_namespaced_pod(NAMESPACE + "-bad").items
+        assert any(pod.spec.containers[0].image == "localhost/distribution:2.8.2" and pod.status.phase == "Running" for pod in pods)
+    finally:
+        core.delete_namespace(NAMESPACE + "-bad")
