@@ -431,6 +431,13 @@ class Servers(object):
     def trickling(self, trickled, issued=None, **kwargs):
         return self._track(TricklingServer(trickled, issued, workdir=self.workdir, **kwargs))
 
+    def trickling_json(self, phase, issued):
+        """A JSON answer that trickles in its headers or, after prompt headers, in its body."""
+        if phase == 'headers':
+            return self.trickling(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' + b'X-Pad: y\r\n' * 100, issued)
+        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
+        return self.trickling(b' ' * 1000, issued, immediate=head)
+
     def https_later(self, delay, app, issued, port):
         """Start an HTTPS server on ``port`` after ``delay`` seconds (a cache that is still starting)."""
         timer = threading.Timer(delay, self.https, args=(app, issued), kwargs=dict(port=port))

@@ -624,11 +624,7 @@ def test_huge_error_answer_is_quoted(pki, servers, ca_file, run_module):
 
 @pytest.mark.parametrize('phase', ['headers', 'body'])
 def test_a_dtr_that_trickles_cannot_outlast_timeout(pki, servers, ca_file, run_module, phase):
-    if phase == 'headers':
-        trickling = servers.trickling(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' + b'X-Pad: y\r\n' * 100, pki.server)
-    else:
-        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
-        trickling = servers.trickling(b' ' * 1000, pki.server, immediate=head)
+    trickling = servers.trickling_json(phase, pki.server)
     started = time.monotonic()
     result = run_module(dtr_content_cache, dict(url=trickling.url(), username=ADMIN, password=PASSWORD, ca_path=ca_file,
                                                 name='eu-west', host=HOST, timeout=2))

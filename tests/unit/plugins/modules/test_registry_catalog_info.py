@@ -490,11 +490,7 @@ def test_redirects_are_not_followed(pki, servers, run_module, ca_path):
 
 @pytest.mark.parametrize('phase', ['headers', 'body'])
 def test_a_registry_that_trickles_cannot_outlast_timeout(pki, servers, run_module, ca_path, phase):
-    if phase == 'headers':
-        trickling = servers.trickling(b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n' + b'X-Pad: y\r\n' * 100, pki.server)
-    else:
-        head = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n'
-        trickling = servers.trickling(b' ' * 1000, pki.server, immediate=head)
+    trickling = servers.trickling_json(phase, pki.server)
     started = time.monotonic()
     result = probe(run_module, trickling.url(), ca_path=ca_path, timeout=2)
     elapsed = time.monotonic() - started
