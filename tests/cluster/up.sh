@@ -440,6 +440,10 @@ start_daemon() {
   fi
   setsid "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
   echo $! > "$STATE/run/$name.pid"
+  # Until the forked shell has exec'd the daemon, its command line is this script's: on a
+  # loaded machine a liveness check could read that and take the daemon for dead.
+  local tries=50
+  until pid_alive "$name" "$bin" || ! running "$!" || (( --tries == 0 )); do sleep 0.1; done
 }
 
 # await NAME BINARY TIMEOUT DESCRIPTION COMMAND...: waits for COMMAND, failing early with the
