@@ -29,6 +29,10 @@ root=.build/sanity/ansible_collections/dtr/cache
 rm -rf .build/sanity
 mkdir -p "$root"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$root"
+# certificate_pipe imports community.crypto's module_utils; ansible-test finds it next to this collection.
+site=$(.venv/bin/python -c 'import ansible, os; print(os.path.dirname(os.path.dirname(ansible.__file__)))')
+mkdir -p .build/sanity/ansible_collections/community
+cp -r "$site/ansible_collections/community/crypto" .build/sanity/ansible_collections/community/
 cd "$root"
 # ansible-test takes its file list from git.
 git init --quiet && git add --all

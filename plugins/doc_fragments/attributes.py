@@ -51,3 +51,15 @@ attributes:
     membership:
       - dtr.cache.dtr
 """
+
+    # For the modules with an action plugin that runs them in the task's process on the controller.
+    IN_PROCESS = r"""
+options: {}
+attributes:
+  action:
+    description:
+      - Has an action plugin. When the task's connection is local, without become or async, the module's code runs
+        in the process Ansible started for the task, which saves starting a Python process for it; otherwise the
+        module is executed as usual.
+    support: full
+"""

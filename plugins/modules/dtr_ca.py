@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - dtr.cache.attributes
   - dtr.cache.attributes.action_group
+  - dtr.cache.attributes.in_process
   - dtr.cache.connection
 attributes:
   check_mode:
@@ -561,7 +562,8 @@ def run(module, target):
     return result
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: the options and how they combine (the action plugin reads them too)."""
     argument_spec = dict(
         url=dict(type='str'),
         content=dict(type='str'),
@@ -570,12 +572,16 @@ def main():
         dest=dict(type='path'),
     )
     argument_spec.update(http_common.connection_argument_spec(timeout=30, validate_certs=False))
-    module = AnsibleModule(
+    return dict(
         argument_spec=argument_spec,
         required_one_of=[('url', 'content')],
         mutually_exclusive=http_common.CONNECTION_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
+
+
+def main(module=None):
+    module = module or AnsibleModule(**module_kwargs())
     if not tls.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=tls.CRYPTOGRAPHY_IMPORT_ERROR)
 

@@ -26,6 +26,7 @@ description:
 extends_documentation_fragment:
   - dtr.cache.attributes
   - dtr.cache.attributes.action_group
+  - dtr.cache.attributes.in_process
   - dtr.cache.connection
 attributes:
   check_mode:
@@ -607,7 +608,8 @@ def run(module, client, result):
     return result
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: the options and how they combine (the action plugin reads them too)."""
     argument_spec = dict(
         url=dict(type='str', required=True),
         username=dict(type='str', required=True),
@@ -619,12 +621,16 @@ def main():
         settings_key=dict(type='str', default='contentCacheUUID', no_log=False),
     )
     argument_spec.update(http_common.connection_argument_spec(timeout=30, validate_certs=True))
-    module = AnsibleModule(
+    return dict(
         argument_spec=argument_spec,
         required_if=[('state', 'present', ['host'])],
         mutually_exclusive=http_common.CONNECTION_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
+
+
+def main(module=None):
+    module = module or AnsibleModule(**module_kwargs())
     result = dict(changed=False, url=module.params['url'])
     try:
         base, host, port = normalize_base_url(module.params['url'])

@@ -28,6 +28,7 @@ extends_documentation_fragment:
   - dtr.cache.attributes
   - dtr.cache.attributes.info_module
   - dtr.cache.attributes.action_group
+  - dtr.cache.attributes.in_process
   - dtr.cache.connection
 options:
   url:
@@ -656,7 +657,8 @@ def run(module, state):
             delay = min(delay * 2, MAX_DELAY)
 
 
-def main():
+def module_kwargs():
+    """AnsibleModule's arguments: the options and how they combine (the action plugin reads them too)."""
     argument_spec = dict(
         url=dict(type='str', required=True),
         wait_timeout=dict(type='int', default=0),
@@ -668,11 +670,15 @@ def main():
         allow_foreign_token_realm=dict(type='bool', default=False, no_log=False),
     )
     argument_spec.update(http_common.connection_argument_spec(timeout=10, validate_certs=True))
-    module = AnsibleModule(
+    return dict(
         argument_spec=argument_spec,
         mutually_exclusive=http_common.CONNECTION_MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
+
+
+def main(module=None):
+    module = module or AnsibleModule(**module_kwargs())
     if not tls.HAS_CRYPTOGRAPHY:
         module.fail_json(msg=missing_required_lib('cryptography'), exception=tls.CRYPTOGRAPHY_IMPORT_ERROR)
 

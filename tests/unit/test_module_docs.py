@@ -15,7 +15,7 @@ COLLECTION = "dtr.cache"
 # ansible-doc plugin type -> directory under plugins/
 KINDS = {"module": "modules", "filter": "filter", "test": "test"}
 EXPECTED = {
-    "module": ["dtr_ca", "dtr_content_cache", "registry_catalog_info"],
+    "module": ["certificate_pipe", "dtr_ca", "dtr_content_cache", "registry_catalog_info"],
     "filter": ["cache_sans", "htpasswd", "pending_objects"],
     "test": ["covered_by"],
 }

@@ -1,0 +1,103 @@
+# -*- coding: utf-8 -*-
+
+# Copyright (c) dtr.cache contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Run one of the collection's modules in the process Ansible forked for the task.
+
+A module call starts a Python interpreter and imports its libraries: about half a second on a
+small controller, for milliseconds of work. The role runs on the controller (connection local),
+so there the module's ``main()`` runs in the task's worker process, with an object that does
+what the module asks of AnsibleModule. Over any other connection, with become or async, the
+module is executed as usual.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible.module_utils.basic import remove_values
+from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
+from ansible.module_utils.errors import UnsupportedError
+from ansible.plugins.action import ActionBase
+
+_LOCAL = ('local', 'ansible.builtin.local')
+
+
+class _Exit(Exception):
+    def __init__(self, result):
+        super().__init__()
+        self.result = result
+
+
+class InProcessModule:
+    """The part of AnsibleModule the collection's modules use, for a task run by ``action``."""
+
+    def __init__(self, action, argument_spec, supports_check_mode=False, **constraints):
+        self._name = action._task.action
+        self.check_mode = bool(action._task.check_mode)
+        self._diff = bool(action._task.diff)
+        self._warnings = []
+        validated = ModuleArgumentSpecValidator(argument_spec, **constraints).validate(action._task.args)
+        self.no_log_values = validated._no_log_values
+        self.params = validated.validated_parameters
+        if validated.error_messages:
+            msg = validated.errors.msg
+            if isinstance(validated.errors[0], UnsupportedError):
+                msg = 'Unsupported parameters for ({0}) module: {1}'.format(self._name, msg)
+            self.fail_json(msg=msg)
+        if self.check_mode and not supports_check_mode:
+            self.exit_json(skipped=True, msg='remote module ({0}) does not support check mode'.format(self._name))
+
+    def warn(self, warning):
+        self._warnings.append(warning)
+
+    def atomic_move(self, src, dest):
+        os.replace(src, dest)
+
+    def exit_json(self, **result):
+        result.setdefault('changed', False)
+        if self._warnings:
+            result['warnings'] = self._warnings
+        raise _Exit(remove_values(result, self.no_log_values))
+
+    def fail_json(self, msg, **result):
+        self.exit_json(failed=True, msg=msg, **result)
+
+
+class InProcessAction(ActionBase):
+    """Action plugin of a module whose ``main(module=None)`` accepts the module object to use.
+
+    ``MODULE`` is the module's Python module; ``MODULE.module_kwargs()`` returns the
+    arguments of its AnsibleModule.
+    """
+
+    MODULE = None
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        if not self._runs_here():
+            wrap_async = self._task.async_val and not self._connection.has_native_async
+            result.update(self._execute_module(task_vars=task_vars, wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+            return result
+        environment = {}
+        self._compute_environment_string(environment)
+        saved = dict(os.environ)
+        os.environ.update(environment)
+        try:
+            self.MODULE.main(InProcessModule(self, **self.MODULE.module_kwargs()))
+            raise AssertionError('{0} returned without exit_json or fail_json'.format(self._task.action))
+        except _Exit as exited:
+            result.update(exited.result)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        return result
+
+    def _runs_here(self):
+        """True when the module would run on this machine, as this user, and not in the background."""
+        return self._connection.transport in _LOCAL and not self._play_context.become and not self._task.async_val
