@@ -35,8 +35,8 @@ class InProcessModule:
 
     def __init__(self, action, argument_spec, supports_check_mode=False, **constraints):
         self._name = action._task.action
-        self.check_mode = bool(action._task.check_mode)
-        self._diff = bool(action._task.diff)
+        self.check_mode = bool(action._play_context.check_mode)
+        self._diff = bool(action._play_context.diff)
         self._warnings = []
         validated = ModuleArgumentSpecValidator(argument_spec, **constraints).validate(action._task.args)
         self.no_log_values = validated._no_log_values
