@@ -1,4 +1,4 @@
-"""Write roles/dtr_cache/README.md from meta/argument_specs.yml (--check: fail when stale)."""
+"""Write each role's README.md from its meta/argument_specs.yml (--check: fail when one is stale)."""
 
 import argparse
 import pathlib
@@ -7,8 +7,8 @@ import sys
 
 import yaml
 
-ROLE = pathlib.Path(__file__).resolve().parents[2] / "roles" / "dtr_cache"
-HEADER = """# Role dtr.cache.dtr_cache
+ROLES = pathlib.Path(__file__).resolve().parents[2] / "roles"
+HEADER = """# Role dtr.cache.{role}
 
 {description}
 
@@ -38,9 +38,9 @@ def _description(spec):
     return " ".join(text) if isinstance(text, list) else text
 
 
-def render():
-    spec = yaml.safe_load((ROLE / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
-    lines = [HEADER.format(description=" ".join(spec["description"]))]
+def render(role):
+    spec = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]
+    lines = [HEADER.format(role=role.name, description=" ".join(spec["description"]))]
     for name, option in spec["options"].items():
         kind = option.get("type", "str")
         if kind == "list":
@@ -55,15 +55,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 when the README differs from the specs")
     args = parser.parse_args()
-    readme = ROLE / "README.md"
-    text = render()
-    if args.check:
-        if not readme.exists() or readme.read_text() != text:
+    stale = 0
+    for role in sorted(path.parent.parent for path in ROLES.glob("*/meta/argument_specs.yml")):
+        readme = role / "README.md"
+        text = render(role)
+        if not args.check:
+            readme.write_text(text)
+        elif not readme.exists() or readme.read_text() != text:
             print("%s is stale: run %s" % (readme, pathlib.Path(__file__).name), file=sys.stderr)
-            return 1
-        return 0
-    readme.write_text(text)
-    return 0
+            stale = 1
+    return stale
 
 
 if __name__ == "__main__":
