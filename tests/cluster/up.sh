@@ -212,7 +212,7 @@ EOF
 configs() {
   local kroot
   kroot=$(kubelet_root)
-  mkdir -p "$STATE/cni/net.d" "$STATE/containerd" "$RUN" "$kroot"
+  mkdir -p "$STATE/cni/net.d" "$STATE/containerd/certs.d" "$RUN" "$kroot"
   echo "$STATE" | write_file "$RUN/owner"
 
   # Own root, state and socket: the host's containerd (if any) is not touched.
@@ -243,6 +243,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
   disable_hugetlb_controller = true
   tolerate_missing_hugetlb_controller = true
   stream_server_address = "127.0.0.1"
+  # The kubelet's pulls read a hosts.toml per registry host here (the dtr_cache_client role
+  # writes them); changes take effect without a restart.
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$STATE/containerd/certs.d"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE/cni/net.d"

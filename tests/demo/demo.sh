@@ -18,7 +18,7 @@ step() {
 push_demo_image() {
     local layout=$state/demo-image
     rm -rf "$layout"
-    python3 tests/standin/make_test_image.py "$layout" --layers 3 --layer-size-kb 1024 --seed 1 >/dev/null
+    python3 tests/standin/make_test_image.py "$layout" --layers 3 --layer-size-kb 1024 --seed 1 --executable /bin/busybox >/dev/null
     skopeo copy --quiet --dest-cert-dir "$state/standin/certdir" "oci:$layout:1" docker://localhost:8443/demo/app:1
 }
 
@@ -28,5 +28,10 @@ step "DTR stand-in (tests/standin)" tests/standin/up.sh
 step "Demo image demo/app:1 pushed to the stand-in" push_demo_image
 step "Deploy both sites: ansible-playbook playbooks/deploy-cache.yml -i inventories/local" \
     ansible-playbook playbooks/deploy-cache.yml -i inventories/local
-step "Pull through each site's cache" ansible-playbook tests/demo/summary.yml -i inventories/local
+step "Pull through each site's cache (skopeo, containerd)" ansible-playbook tests/demo/summary.yml -i inventories/local
+step "This machine pulls DTR's images through site-a: ansible-playbook playbooks/configure-clients.yml -i inventories/local" \
+    ansible-playbook playbooks/configure-clients.yml -i inventories/local
+step "The kubelet's containerd pulls dtr.test/demo/app:1 (mirrored by site-a)" \
+    ctr --address /run/dtr-cache-cluster/containerd.sock -n k8s.io images pull \
+    --hosts-dir "$state/containerd/certs.d" dtr.test/demo/app:1
 echo "Demo ready in $((SECONDS - started))s. Tear it down with: make demo-down"

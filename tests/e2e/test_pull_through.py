@@ -1,5 +1,7 @@
 """End to end, as a user lives it: two sites deployed by one playbook run on the local
-Kubernetes, a multi-layer image pushed to the DTR stand-in, pulled through a cache with skopeo.
+Kubernetes, a multi-layer image pushed to the DTR stand-in, pulled through a cache with skopeo;
+then this machine configured as a client of site-a, and pods whose image names the DTR
+(dtr.test) pulled by the kubelet through site-a's cache.
 
 Needs the cluster and the stand-in running (`make e2e` starts and stops them). The numbers
 (pull times, bytes fetched from upstream) go to .cluster/e2e-report.json and the test log.
@@ -15,6 +17,7 @@ import ssl
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 
@@ -29,7 +32,7 @@ BIN = pathlib.Path(sys.executable).parent
 ANSIBLE_ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
 ACCESS_LOG = STANDIN / "nginx-access.log"
 # The stand-in's access-log line: CLIENT [TIME] ADDR:PORT "METHOD URI PROTO" STATUS BODY_BYTES ...
-LOG_LINE = re.compile(r'^\S+ \[[^]]+\] \S+ "(?P<method>\S+) (?P<uri>\S+) [^"]*" (?P<status>\d+) (?P<bytes>\d+) ')
+LOG_LINE = re.compile(r'^(?P<client>\S+) \[[^]]+\] \S+ "(?P<method>\S+) (?P<uri>\S+) [^"]*" (?P<status>\d+) (?P<bytes>\d+) ')
 SITES = ("site-a", "site-b")
 REPORT = {}
 
@@ -83,6 +86,18 @@ def blob_fetches(since, repository):
                 count += 1
                 size += int(match.group("bytes"))
     return count, size
+
+
+def blob_clients(since, repository):
+    """[(client address, digest)] of the blob GETs for ``repository`` after offset ``since``."""
+    fetched = []
+    with open(ACCESS_LOG, encoding="utf-8") as log:
+        log.seek(since)
+        for line in log:
+            match = LOG_LINE.match(line)
+            if match and match.group("method") == "GET" and match.group("uri").startswith("/v2/%s/blobs/" % repository):
+                fetched.append((match.group("client"), match.group("uri").rsplit("/", 1)[1]))
+    return fetched
 
 
 def log_offset():
@@ -231,6 +246,121 @@ def test_cached_image_pulls_while_upstream_is_down(sites, image, tmp_path):
     finally:
         code, output = run(["tests/standin/up.sh"])
         assert code == 0, output
+
+
+# --- this machine as a client of site-a: containerd and the kubelet --------------------------------------
+
+CONTAINERD = ["ctr", "--address", "/run/dtr-cache-cluster/containerd.sock"]
+HOSTS_DIR = STATE / "containerd" / "certs.d"
+POD_NAMESPACE = "e2e-node-pull"
+
+
+@pytest.fixture(scope="module")
+def clients(sites):
+    """playbooks/configure-clients.yml for this machine (inventories/local: this-node mirrors dtr.test by site-a)."""
+    code, output = run([str(BIN / "ansible-playbook"), "-i", "inventories/local", "playbooks/configure-clients.yml"],
+                       env=ANSIBLE_ENV)
+    assert code == 0, output[-4000:]
+    return output
+
+
+@pytest.fixture(scope="module")
+def runnable_image(tmp_path_factory):
+    """An image that runs (Debian's static busybox), new in the stand-in: no cache or node holds it yet."""
+    layout = tmp_path_factory.mktemp("runnable") / "layout"
+    repository = "e2e/node-%s" % secrets.token_hex(4)
+    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "1",
+                        "--layer-size-kb", "256", "--executable", "/bin/busybox"])
+    assert code == 0, output
+    built = json.loads(output)
+    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout,
+                          "docker://localhost:8443/%s:1" % repository)
+    assert code == 0, output
+    return {"repository": repository, "blobs": [built["config"]["digest"]] + [layer["digest"] for layer in built["layers"]]}
+
+
+@pytest.fixture(scope="module")
+def pods():
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    api.create_namespace(kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=POD_NAMESPACE)))
+    yield api
+    api.delete_namespace(POD_NAMESPACE)
+
+
+def run_pod(api, name, image):
+    """Run a pod of ``image`` to its end; return (phase, log, seconds)."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+           "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
+                    "containers": [{"name": "main", "image": image, "imagePullPolicy": "IfNotPresent"}]}}
+    begin = time.monotonic()
+    # A new namespace's default ServiceAccount appears a moment after the namespace.
+    for attempt in range(30):
+        try:
+            api.create_namespaced_pod(POD_NAMESPACE, pod)
+            break
+        except kubernetes.client.ApiException as exc:
+            if exc.status != 403 or attempt == 29:
+                raise
+            time.sleep(1)
+    phase = "Pending"
+    for dummy in range(180):
+        phase = api.read_namespaced_pod(name, POD_NAMESPACE).status.phase
+        if phase in ("Succeeded", "Failed"):
+            break
+        time.sleep(1)
+    seconds = time.monotonic() - begin
+    log = api.read_namespaced_pod_log(name, POD_NAMESPACE) if phase in ("Succeeded", "Failed") else ""
+    return phase, log, seconds
+
+
+def test_this_machine_trusts_site_a_and_mirrors_dtr_test_through_it(clients, sites):
+    site = sites["site-a"]
+    ca = site.ca.read_bytes()
+    assert (STATE / "docker" / "certs.d" / site.address / "ca.crt").read_bytes() == ca
+    assert (HOSTS_DIR / site.address / "ca.crt").read_bytes() == ca
+    mirror = tomllib.loads((HOSTS_DIR / "dtr.test" / "hosts.toml").read_text())
+    login = base64.b64encode(("%s:%s" % site.login).encode()).decode()
+    assert mirror == {"server": "https://dtr.test", "host": {"https://" + site.address: {
+        "capabilities": ["pull", "resolve"], "ca": str(HOSTS_DIR / site.address / "ca.crt"),
+        "header": {"Authorization": ["Basic " + login]}}}}
+    assert oct((HOSTS_DIR / "dtr.test" / "hosts.toml").stat().st_mode & 0o777) == "0o600"
+    code, output = run([str(BIN / "ansible-playbook"), "-i", "inventories/local", "playbooks/configure-clients.yml"],
+                       env=ANSIBLE_ENV)
+    assert code == 0 and recap(output)["this-node"]["changed"] == 0, output[-4000:]
+
+
+def test_the_kubelet_pulls_through_the_cache_and_the_pod_runs(clients, sites, runnable_image, pods):
+    repository = runnable_image["repository"]
+    image = "dtr.test/%s:1" % repository
+    since = log_offset()
+    phase, log, seconds = run_pod(pods, "cold", image)
+    assert phase == "Succeeded" and "dtr.cache test image 1" in log, (phase, log)
+    REPORT["node_pull_cold_seconds"] = round(seconds, 1)
+    fetched = blob_clients(since, repository)
+    REPORT["node_pull_cold_upstream_blob_gets"] = len(fetched)
+    # Every blob came from the stand-in through the cache (a pod address), none to this host directly.
+    assert sorted({digest for dummy, digest in fetched}) == sorted(runnable_image["blobs"]), fetched
+    assert all(client.startswith("10.244.0.") and client != "10.244.0.1" for client, dummy in fetched), fetched
+    assert all([digest for dummy, digest in fetched].count(blob) <= 2 for blob in runnable_image["blobs"]), fetched
+    assert repository in sites["site-a"].get("/v2/_catalog")["repositories"]
+
+    code, output = run(CONTAINERD + ["-n", "k8s.io", "images", "rm", image])
+    assert code == 0, output
+    since = log_offset()
+    phase, log, seconds = run_pod(pods, "warm", image)
+    assert phase == "Succeeded" and "dtr.cache test image 1" in log, (phase, log)
+    REPORT["node_pull_warm_seconds"] = round(seconds, 1)
+    REPORT["node_pull_warm_upstream_blob_gets"] = len(blob_clients(since, repository))
+    assert blob_clients(since, repository) == []
+
+
+def test_ctr_pulls_with_the_hosts_toml_directly_and_as_a_mirror(clients, sites, runnable_image):
+    repository = runnable_image["repository"]
+    direct = "%s/%s:1" % (sites["site-a"].address, repository)
+    for reference in (direct, "dtr.test/%s:1" % repository):
+        code, output = run(CONTAINERD + ["-n", "dtr-cache-e2e", "images", "pull", "--hosts-dir", str(HOSTS_DIR), reference])
+        assert code == 0, output
+        run(CONTAINERD + ["-n", "dtr-cache-e2e", "images", "rm", reference])
 
 
 def standin_api(path):

@@ -1,7 +1,7 @@
 """Write a small multi-layer OCI image layout to push with skopeo, without any image registry.
 
     python3 make_test_image.py DIR [--layers 3] [--layer-size-kb 512] [--tag 1] [--seed N]
-                                   [--compression gzip|none]
+                                   [--compression gzip|none] [--executable /bin/busybox]
 
 DIR becomes an OCI image layout (oci-layout, index.json, blobs/sha256/...) holding one image
 tagged TAG, so `skopeo copy oci:DIR:TAG docker://HOST/REPO:TAG` pushes it. Each layer is a tar
@@ -11,8 +11,9 @@ byte-for-byte reproducible; without it every run makes new, distinct blobs.
 
 Prints a JSON summary on stdout: tag, manifest/config digests and sizes, each layer's digest
 and size, and the total of blob bytes a client fetches when it pulls the image.
-The image has no executable: it is for moving bytes through registries and caches, not for
-running.
+Without --executable the image cannot run: it is for moving bytes through registries and
+caches. With --executable PATH (a static binary such as Debian's busybox-static), a last layer
+holds it as /bin/<name> and the image runs it: `<name> echo <tag line>` unless told otherwise.
 """
 
 import argparse
@@ -53,6 +54,21 @@ def layer_tar(index, payload):
     return buf.getvalue()
 
 
+def executable_tar(path):
+    """A layer with ``path`` as /bin/<its name>, executable."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        directory = tarfile.TarInfo("bin")
+        directory.type, directory.mode, directory.mtime = tarfile.DIRTYPE, 0o755, MTIME
+        tar.addfile(directory)
+        with open(path, "rb") as binary:
+            data = binary.read()
+        info = tarfile.TarInfo("bin/" + os.path.basename(path))
+        info.size, info.mode, info.mtime = len(data), 0o755, MTIME
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 def compress(data, how):
     if how == "none":
         return data
@@ -72,28 +88,35 @@ def prepare_dir(path):
     os.makedirs(os.path.join(path, "blobs", "sha256"), exist_ok=True)
 
 
-def make_image(path, layers=3, layer_size_kb=512, tag="1", seed=None, compression="gzip"):
+def make_image(path, layers=3, layer_size_kb=512, tag="1", seed=None, compression="gzip", executable=None):
     if layers < 1 or layer_size_kb < 1:
         raise ValueError("--layers and --layer-size-kb must be at least 1")
     rng = random.Random(seed) if seed is not None else None
     prepare_dir(path)
     blobs = os.path.join(path, "blobs", "sha256")
 
-    layer_descs, diff_ids, history = [], [], []
+    tars = []
     for i in range(layers):
         size = layer_size_kb * 1024
-        payload = rng.randbytes(size) if rng else os.urandom(size)
-        tar = layer_tar(i, payload)
+        tars.append((layer_tar(i, rng.randbytes(size) if rng else os.urandom(size)), f"layer {i} ({layer_size_kb} KiB)"))
+    command = {"Cmd": ["/bin/false"]}
+    if executable:
+        name = os.path.basename(executable)
+        tars.append((executable_tar(executable), f"/bin/{name}"))
+        command = {"Entrypoint": [f"/bin/{name}"], "Cmd": ["echo", f"dtr.cache test image {tag}"]}
+
+    layer_descs, diff_ids, history = [], [], []
+    for tar, what in tars:
         diff_ids.append("sha256:" + hashlib.sha256(tar).hexdigest())
         digest, blob_size = write_blob(blobs, compress(tar, compression))
         layer_descs.append({"mediaType": LAYER_TYPES[compression], "digest": digest, "size": blob_size})
-        history.append({"created": EPOCH, "created_by": f"make_test_image.py layer {i} ({layer_size_kb} KiB)"})
+        history.append({"created": EPOCH, "created_by": f"make_test_image.py {what}"})
 
     config = {
         "created": EPOCH,
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": ["/bin/false"], "Labels": {"org.opencontainers.image.description": "dtr.cache test image"}},
+        "config": dict(command, Labels={"org.opencontainers.image.description": "dtr.cache test image"}),
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": history,
     }
@@ -138,9 +161,10 @@ def main(argv=None):
     parser.add_argument("--tag", default="1")
     parser.add_argument("--seed", type=int, help="make the same bytes every time")
     parser.add_argument("--compression", choices=sorted(LAYER_TYPES), default="gzip")
+    parser.add_argument("--executable", help="a static binary the image runs, as /bin/<its name>")
     args = parser.parse_args(argv)
     try:
-        summary = make_image(args.dir, args.layers, args.layer_size_kb, args.tag, args.seed, args.compression)
+        summary = make_image(args.dir, args.layers, args.layer_size_kb, args.tag, args.seed, args.compression, args.executable)
     except ValueError as exc:
         parser.error(str(exc))
     json.dump(summary, sys.stdout, indent=2)

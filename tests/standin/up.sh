@@ -56,9 +56,11 @@ CURL=(curl --noproxy '*' -fsS --max-time 5)
 # --- host prerequisites ----------------------------------------------------------------------
 
 # command → Debian package. CI starts from a fresh machine, so nothing is assumed present.
+# (busybox-static: the runnable image the e2e tests push, for pods to pull through a cache.)
 # (nginx-light is a transitional name for nginx on Debian 12, so the real package is asked for.)
 declare -A NEED=([nginx]=nginx [docker-registry]=docker-registry [skopeo]=skopeo [openssl]=openssl
-  [curl]=curl [python3]=python3 [ss]=iproute2 [ip]=iproute2 [pgrep]=procps [flock]=util-linux)
+  [curl]=curl [python3]=python3 [ss]=iproute2 [ip]=iproute2 [pgrep]=procps [flock]=util-linux
+  [busybox]=busybox-static)
 packages() {
   local missing=() c
   for c in "${!NEED[@]}"; do
