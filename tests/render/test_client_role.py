@@ -72,7 +72,9 @@ def test_each_runtime_gets_the_ca_and_the_mirror(tmp_path, pki, ca_file):
         "capabilities": ["pull", "resolve"], "ca": ca, "header": header}}}
     mode, text = files["/etc/containerd/certs.d/10.244.0.1:30443/hosts.toml"]
     assert mode == "0o600"
-    assert tomllib.loads(text) == {"server": CACHE, "capabilities": ["pull", "resolve"], "ca": ca, "header": header}
+    keys = {"capabilities": ["pull", "resolve"], "ca": ca, "header": header}
+    # The server's settings at the top, and the same as a [host]: containerd 1.6 needs one.
+    assert tomllib.loads(text) == dict(keys, server=CACHE, host={CACHE: keys})
     mode, text = files["/etc/containers/registries.conf.d/50-dtr-cache-dtr.test.conf"]
     assert mode == "0o644"
     assert tomllib.loads(text) == {"registry": [{"prefix": "dtr.test", "location": "dtr.test",
@@ -90,8 +92,8 @@ def test_without_the_fallback_the_cache_is_the_only_source(tmp_path, ca_file):
                              dtr_cache_client_caches=[dict(url=CACHE + "/", ca_file=ca_file, mirror_of=["dtr.test"])])
     assert code == 0, output
     files = written(tmp_path)
-    assert tomllib.loads(files["/etc/containerd/certs.d/dtr.test/hosts.toml"][1]) == {
-        "server": CACHE, "capabilities": ["pull", "resolve"], "ca": "/etc/containerd/certs.d/10.244.0.1:30443/ca.crt"}
+    keys = {"capabilities": ["pull", "resolve"], "ca": "/etc/containerd/certs.d/10.244.0.1:30443/ca.crt"}
+    assert tomllib.loads(files["/etc/containerd/certs.d/dtr.test/hosts.toml"][1]) == dict(keys, server=CACHE, host={CACHE: keys})
     assert files["/etc/containerd/certs.d/dtr.test/hosts.toml"][0] == "0o644"
     assert tomllib.loads(files["/etc/containers/registries.conf.d/50-dtr-cache-dtr.test.conf"][1]) == {
         "registry": [{"prefix": "dtr.test", "location": "10.244.0.1:30443"}]}
