@@ -159,3 +159,9 @@ def test_an_unknown_runtime_fails_before_writing(tmp_path, ca_file):
     code, output = configure(tmp_path, dtr_cache_client_runtimes=["docker", "rkt"], dtr_cache_client_caches=[dict(url=CACHE, ca_file=ca_file)])
     assert code != 0 and "dtr_cache_client_runtimes" in output and "rkt" in output, output
     assert not (tmp_path / "root").exists()
+
+
+def test_a_misspelt_variable_is_named_with_the_one_meant(tmp_path, ca_file):
+    code, output = configure(tmp_path, dtr_cache_client_caches=[dict(url=CACHE, ca_file=ca_file)], dtr_cache_client_runtime=["podman"])
+    assert code == 0, output
+    assert "dtr_cache_client_runtime (did you mean dtr_cache_client_runtimes?)" in " ".join(output.split())

@@ -175,6 +175,19 @@ def test_bad_input_fails_with_a_message_naming_the_variable(dtr, pki, tmp_path, 
     assert list((tmp_path / "out").iterdir()) == [], "nothing is written before the inputs are checked"
 
 
+def test_a_misspelt_variable_is_named_with_the_one_meant(dtr, pki, tmp_path):
+    site = seed_site(dtr, pki, dtr_cache_storge={"type": "pvc", "size": "100Gi"}, dtr_cache_zzz_unrelated=1)
+    code, output = run_role(tmp_path, **site)
+    assert code == 0, output
+    flat = " ".join(output.split())
+    assert ("Not variables of dtr.cache, so ignored: dtr_cache_storge (did you mean dtr_cache_storage?); "
+            "dtr_cache_zzz_unrelated. Fix or remove them") in flat
+
+    code, output = run_role(tmp_path / "strict", **dict(site, dtr_cache_unknown_variables="fail"))
+    assert code != 0 and "dtr_cache_storge (did you mean dtr_cache_storage?)" in " ".join(output.split())
+    assert list((tmp_path / "strict" / "out").iterdir()) == [], "nothing is written before the inputs are checked"
+
+
 def test_fingerprint_mismatch_names_both_fingerprints(dtr, pki, tmp_path):
     code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_ca_fingerprint=["AB" * 32]))
     assert code != 0

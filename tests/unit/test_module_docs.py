@@ -16,7 +16,7 @@ COLLECTION = "dtr.cache"
 KINDS = {"module": "modules", "filter": "filter", "test": "test"}
 EXPECTED = {
     "module": ["certificate_pipe", "dtr_ca", "dtr_content_cache", "registry_catalog_info"],
-    "filter": ["cache_sans", "htpasswd", "pending_objects"],
+    "filter": ["cache_sans", "htpasswd", "pending_objects", "unknown_names"],
     "test": ["covered_by"],
 }
 
