@@ -2,13 +2,14 @@
 
 import base64
 import datetime
+import json
 
 import pytest
 import yaml
 from cryptography import x509
 
 from ansible_collections.dtr.cache.tests.unit.seed_guide import seed_config
-from ansible_collections.dtr.cache.tests.unit.tls_servers import make_certificate
+from ansible_collections.dtr.cache.tests.unit.tls_servers import free_port, make_certificate
 from ansible_collections.dtr.cache.tests.render.conftest import run_role
 
 
@@ -204,6 +205,29 @@ def test_provided_certificate_that_does_not_match_its_key(dtr, pki, tmp_path):
     code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file))
     assert code != 0
     assert "does not match dtr_cache_tls_key_file" in output
+
+
+def test_removal_is_not_held_up_by_settings_only_a_deploy_needs(dtr, pki, tmp_path):
+    """An expired certificate of yours and a bad image name stop a deploy, not a removal: it goes on to the cluster."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = make_certificate(u"cache.example.com", issuer=pki.root, sans=[u"cache.example.com"],
+                            not_before=now - datetime.timedelta(days=60), not_after=now - datetime.timedelta(days=1))
+    cert_file, key_file = _write_cert(tmp_path, "cert", cert)
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "closed",
+        "clusters": [{"name": "closed", "cluster": {"server": "https://127.0.0.1:%d" % free_port()}}],
+        "contexts": [{"name": "closed", "context": {"cluster": "closed", "user": "nobody"}}],
+        "users": [{"name": "nobody", "user": {"token": "none"}}]}))
+    site = seed_site(dtr, pki, dtr_cache_tls_cert_file=cert_file, dtr_cache_tls_key_file=key_file, dtr_cache_image="Not An Image",
+                     dtr_cache_replicas=0)
+    deploy_code, deploy_output = run_role(tmp_path / "deploy", **site)
+    assert deploy_code != 0 and "dtr_cache_image" in deploy_output
+    code, output = run_role(tmp_path / "remove", create_dir=False, **dict(
+        site, dtr_cache_state="absent", dtr_cache_register=False, dtr_cache_export_dir="", dtr_cache_kubeconfig=str(kubeconfig)))
+    assert code != 0
+    assert "TASK [dtr.cache.dtr_cache : Absent | Delete the cache's objects]" in output, output[-3000:]
+    assert "dtr_cache_image" not in output.split("Absent | Delete")[0].split("Validate |", 1)[-1]
 
 
 def test_provided_certificate_that_has_expired(dtr, pki, tmp_path):
