@@ -151,6 +151,10 @@ BAD_INPUTS = [
     ("PVC size in GB", {"dtr_cache_storage": {"type": "pvc", "size": "100GB"}}, "'GB' is not a Kubernetes unit"),
     ("PVC size as a bare number", {"dtr_cache_storage": {"type": "pvc", "size": 100}},
      'dtr_cache_storage.size has "100", which is not a Kubernetes quantity with a unit'),
+    ("a toleration with an unknown operator", {"dtr_cache_tolerations": [{"key": "dedicated", "operator": "Is", "effect": "NoSchedule"}]},
+     "dtr_cache_tolerations"),
+    ("a node selector value that is not text", {"dtr_cache_node_selector": {"cache": True}}, "quote numbers and booleans"),
+    ("a pod annotation key with a space", {"dtr_cache_pod_annotations": {"bad key": "x"}}, 'dtr_cache_pod_annotations (keys) has "bad key"'),
     ("upstreams as one string", {"dtr_cache_upstreams": "https://dtr.example.com"},
      'dtr_cache_upstreams has "https://dtr.example.com", which is not a list: write it as a YAML list'),
     ("three pods on a ReadWriteOnce PVC", {"dtr_cache_replicas": 3, "dtr_cache_storage": {"type": "pvc", "size": "10Gi"}},
@@ -315,8 +319,26 @@ def test_a_single_node_volume_recreates_and_several_pods_get_a_budget(dtr, pki, 
     code, output = run_role(tmp_path / "two", **shared)
     assert code == 0, output
     out = tmp_path / "two" / "out"
-    assert load(out, "deployment-dtr-cache.yml")["spec"]["strategy"]["type"] == "RollingUpdate"
+    deployment = load(out, "deployment-dtr-cache.yml")
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     assert load(out, "poddisruptionbudget-dtr-cache.yml")["spec"]["minAvailable"] == 1
+    assert deployment["spec"]["template"]["spec"]["topologySpreadConstraints"] == [{
+        "maxSkew": 1, "topologyKey": "kubernetes.io/hostname", "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": deployment["spec"]["selector"]["matchLabels"]}}]
+
+
+def test_scheduling_settings_reach_the_pods(dtr, pki, tmp_path):
+    toleration = {"key": "dedicated", "operator": "Equal", "value": "cache", "effect": "NoSchedule"}
+    site = seed_site(dtr, pki, dtr_cache_node_selector={"node-role.kubernetes.io/cache": ""}, dtr_cache_tolerations=[toleration],
+                     dtr_cache_priority_class_name="cache-critical", dtr_cache_pod_annotations={"prometheus.io/scrape": "true"})
+    code, output = run_role(tmp_path, **site)
+    assert code == 0, output
+    template = load(tmp_path / "out", "deployment-dtr-cache.yml")["spec"]["template"]
+    assert template["spec"]["nodeSelector"] == {"node-role.kubernetes.io/cache": ""}
+    assert template["spec"]["tolerations"] == [toleration]
+    assert template["spec"]["priorityClassName"] == "cache-critical"
+    assert template["metadata"]["annotations"]["prometheus.io/scrape"] == "true"
+    assert "topologySpreadConstraints" not in template["spec"], "one pod has nothing to spread"
 
 
 def test_client_users_get_an_htpasswd_that_a_second_run_keeps(dtr, pki, tmp_path):
