@@ -66,8 +66,9 @@ def test_objects_keep_the_seed_names_and_modern_apis(seed_export):
     assert ingress["spec"]["ingressClassName"] == "nginx"
     path = ingress["spec"]["rules"][0]["http"]["paths"][0]
     assert path["pathType"] == "Prefix" and path["backend"]["service"] == {"name": "dtr-cache", "port": {"number": 443}}
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/ssl-passthrough"] == "true"
-    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/backend-protocol"] == "HTTPS"
+    # Passthrough only: no tls section (the controller would terminate TLS) and no backend protocol (ignored).
+    assert set(ingress["metadata"]["annotations"]) == {"nginx.ingress.kubernetes.io/ssl-passthrough", "dtr.cache/spec-hash"}
+    assert "tls" not in ingress["spec"]
 
 
 def test_secrets_hold_the_tls_material_and_the_config(seed_export, pki):
