@@ -36,6 +36,14 @@ def seed_export(dtr, pki, tmp_path_factory):
     return tmp_path / "out", output
 
 
+def test_the_default_dtr_image_is_pointed_out(seed_export, dtr, pki, tmp_path):
+    dummy, output = seed_export
+    note = "dtr_cache_image is not set, so the dtr flavor runs docker/dtr-content-cache:2.6.5"
+    assert note in " ".join(output.split())
+    code, output = run_role(tmp_path, **seed_site(dtr, pki, dtr_cache_image="mirantis/dtr-content-cache:2.9.16"))
+    assert code == 0 and note not in " ".join(output.split())
+
+
 def test_seed_equivalent_config_matches_the_seed_but_for_the_secret(seed_export, dtr):
     out, dummy = seed_export
     config = (out / "config.yaml").read_text()
