@@ -49,8 +49,10 @@ def run_tasks(tmp_path, tasks, play_extra=None):
     play = dict(name='in process', hosts='localhost', gather_facts=False, tasks=tasks, **(play_extra or {}))
     playbook = tmp_path / 'play.yml'
     playbook.write_text(yaml.safe_dump([play]))
+    # Task banners printed as each task starts (not held back until a result, as display_skipped_hosts=False
+    # does), so that each command logged at -vvv falls under its own task.
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(ROOT / '.collections'), ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'),
-               ANSIBLE_NOCOLOR='1')
+               ANSIBLE_NOCOLOR='1', ANSIBLE_DISPLAY_SKIPPED_HOSTS='true')
     done = subprocess.run(
         [str(playbook_tool), '-i', 'localhost,', '-c', 'local', '-e', 'ansible_python_interpreter=%s' % sys.executable,
          '-vvv', str(playbook)], cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
