@@ -75,29 +75,24 @@ def node_port(namespace):
     return api.read_namespaced_service("dtr-cache", namespace).spec.ports[0].node_port
 
 
-def blob_fetches(since, repository):
-    """(count, bytes) of blob GETs for ``repository`` in the stand-in's access log after offset ``since``."""
-    count = size = 0
+def blob_gets(since, repository):
+    """The access-log matches of the blob GETs for ``repository`` after offset ``since``."""
     with open(ACCESS_LOG, encoding="utf-8") as log:
         log.seek(since)
-        for line in log:
-            match = LOG_LINE.match(line)
-            if match and match.group("method") == "GET" and match.group("uri").startswith("/v2/%s/blobs/" % repository):
-                count += 1
-                size += int(match.group("bytes"))
-    return count, size
+        matches = [LOG_LINE.match(line) for line in log]
+    return [match for match in matches
+            if match and match.group("method") == "GET" and match.group("uri").startswith("/v2/%s/blobs/" % repository)]
+
+
+def blob_fetches(since, repository):
+    """(count, bytes) of blob GETs for ``repository`` in the stand-in's access log after offset ``since``."""
+    gets = blob_gets(since, repository)
+    return len(gets), sum(int(match.group("bytes")) for match in gets)
 
 
 def blob_clients(since, repository):
     """[(client address, digest)] of the blob GETs for ``repository`` after offset ``since``."""
-    fetched = []
-    with open(ACCESS_LOG, encoding="utf-8") as log:
-        log.seek(since)
-        for line in log:
-            match = LOG_LINE.match(line)
-            if match and match.group("method") == "GET" and match.group("uri").startswith("/v2/%s/blobs/" % repository):
-                fetched.append((match.group("client"), match.group("uri").rsplit("/", 1)[1]))
-    return fetched
+    return [(match.group("client"), match.group("uri").rsplit("/", 1)[1]) for match in blob_gets(since, repository)]
 
 
 def log_offset():
