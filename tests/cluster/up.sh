@@ -535,6 +535,10 @@ apiserver() {
     --proxy-client-key-file "$PKI/front-proxy-client.key" \
     --profiling=false
   await kube-apiserver "$bin" 120 readiness kc --request-timeout 5s get --raw /readyz
+  # The controller manager and scheduler exit at start when this ConfigMap (their delegated
+  # authentication's CA) is missing, and the API server writes it shortly after /readyz passes.
+  await kube-apiserver "$bin" 60 "authentication ConfigMap" \
+    kc --request-timeout 5s -n kube-system get configmap extension-apiserver-authentication
 }
 
 controllers() {
@@ -544,7 +548,7 @@ controllers() {
   port_free 10259 kube-scheduler "$sch"
   # The service-account key and root CA make the token controller and ServiceAccount
   # admission work, without which no pod is admitted.
-  start_daemon kube-controller-manager "$cm" \
+  supervised kube-controller-manager "$cm" 10257 \
     --kubeconfig "$cmk" --authentication-kubeconfig "$cmk" --authorization-kubeconfig "$cmk" \
     --bind-address 127.0.0.1 --leader-elect=false \
     --root-ca-file "$PKI/ca.crt" --service-account-private-key-file "$PKI/sa.key" \
@@ -553,11 +557,25 @@ controllers() {
     --service-cluster-ip-range "$SERVICE_CIDR" --allocate-node-cidrs=false \
     --flex-volume-plugin-dir "$STATE/volume-plugins" \
     --profiling=false
-  start_daemon kube-scheduler "$sch" \
+  supervised kube-scheduler "$sch" 10259 \
     --kubeconfig "$schk" --authentication-kubeconfig "$schk" --authorization-kubeconfig "$schk" \
     --bind-address 127.0.0.1 --leader-elect=false --profiling=false
-  await kube-controller-manager "$cm" 60 healthz curl -fsk --max-time 3 https://127.0.0.1:10257/healthz
-  await kube-scheduler "$sch" 60 healthz curl -fsk --max-time 3 https://127.0.0.1:10259/healthz
+}
+
+# supervised NAME BINARY PORT ARGS...: starts a control-plane daemon and waits for its healthz,
+# starting it again (three tries in all) if it exits early: both exit on a transient API
+# server error at start, which a loaded machine makes likely.
+supervised() {
+  local name=$1 bin=$2 port=$3 try; shift 3
+  for try in 1 2 3; do
+    start_daemon "$name" "$bin" "$@"
+    if (await "$name" "$bin" 60 healthz curl -fsk --max-time 3 "https://127.0.0.1:$port/healthz"); then
+      return 0
+    fi
+    pid_alive "$name" "$bin" && exit 1
+    log "    $name exited at start (try $try of 3); starting it again"
+  done
+  die "$name exited three times; log: $STATE/logs/$name.log"
 }
 
 kubelet_() {
