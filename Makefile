@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help demo demo-down bench setup test unit render lint sanity molecule e2e cluster-up cluster-smoke cluster-down clean
+.PHONY: help demo demo-down bench bench-cache-image setup test unit render lint sanity molecule e2e cluster-up cluster-smoke cluster-down clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 demo: ## Set up everything and deploy two sites against the DTR stand-in, then pull through them
 	tests/demo/demo.sh
@@ -19,6 +19,9 @@ demo-down: ## Stop the demo's stand-in and Kubernetes
 
 bench: setup ## Time a converge, a no-op, --check and ten sites next to kubectl (leaves the cluster running)
 	$(BIN)/python tests/bench/bench.py
+
+bench-cache-image: ## distribution 2.8.2 vs v3 as a cache, plain processes on loopback (no cluster)
+	python3 tests/bench/cache_image.py
 
 setup: $(VENV)/.installed .collections/ansible_collections/dtr/cache ## Python environment and collection link
 
@@ -34,7 +37,9 @@ $(VENV)/.installed: tests/requirements.txt requirements.txt
 
 test: setup unit render lint sanity molecule e2e ## Everything CI runs
 
-unit: setup ## Unit tests of modules, filters and the DTR stand-in (real local TLS servers)
+unit: setup ## Unit tests of modules, filters and the DTR stand-in (real local TLS servers and registries)
+	@command -v docker-registry >/dev/null && command -v skopeo >/dev/null || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry skopeo >/dev/null; }
 	$(BIN)/pytest tests/unit tests/standin -q
 
 render: setup ## The role in export mode: rendered manifests and input validation

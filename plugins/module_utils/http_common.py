@@ -16,6 +16,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+import re
 import ssl
 from http.client import HTTPException
 from urllib.error import HTTPError, URLError
@@ -38,6 +40,10 @@ READ_CHUNK = 64 * 1024
 CONNECTION_ERRORS = (URLError, OSError, ValueError, HTTPException, SSLValidationError)
 
 KIND_TOO_LARGE = 'too_large'
+
+# RFC 1123 host names, at most 253 characters.
+DNS_NAME = re.compile(r'\A(?=.{1,253}\Z)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*'
+                      r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?\Z')
 
 DEFAULT_HINTS = {
     tls.KIND_HOSTNAME: 'Use a host name the certificate was issued for.',
@@ -76,6 +82,71 @@ def split_url(url, schemes=('https',), example='https://dtr.example.com'):
 def origin(parts):
     """``scheme://host[:port]`` of split URL parts."""
     return urlunsplit((parts.scheme, parts.netloc, '', '', ''))
+
+
+def check_address(address, option='connect_to'):
+    """``address`` (an IP address, IPv6 with or without brackets, or a DNS name); Failure(invalid_argument) otherwise."""
+    if address.startswith('[') and address.endswith(']'):
+        address = address[1:-1]
+    try:
+        ipaddress.ip_address(address)
+        return address
+    except ValueError:
+        pass
+    if not DNS_NAME.match(address):
+        raise Failure('invalid_argument', '{0} must be an IP address or a host name without port or scheme, such as 10.0.0.5, '
+                      'got {1!r}.'.format(option, address))
+    return address
+
+
+class Route(object):
+    """Where the requests for the origin ``base`` go: there, or with ``address`` (connect_to) to that address.
+
+    With an address, the URL's host stays what TLS checks (see ``present_name``) and what the Host header says.
+    """
+
+    def __init__(self, base, address=None):
+        self.base = base
+        self.address = address
+        self.send_to = None
+        if address:
+            parts = urlsplit(base)
+            host = '[{0}]'.format(address) if ':' in address else address
+            self.send_to = urlunsplit((parts.scheme, host if parts.port is None else '{0}:{1}'.format(host, parts.port), '', '', ''))
+
+    def url(self, url, headers):
+        """The URL to request for ``url``; sets ``headers['Host']`` when it goes to the address."""
+        if not self.send_to or urlsplit(url)[:2] != urlsplit(self.base)[:2]:
+            return url
+        headers['Host'] = urlsplit(self.base).netloc
+        return self.send_to + url[len(self.base):]
+
+
+def route(context, base, scheme, host, connect_to=None):
+    """The Route of a module's requests to ``base``; with ``connect_to``, checked and set up on ``context``."""
+    if not connect_to:
+        return Route(base)
+    address = check_address(connect_to)
+    if scheme == 'https':
+        present_name(context, address, host)
+    return Route(base, address)
+
+
+def present_name(context, address, server_name):
+    """Make the TLS connections of ``context`` to ``address`` send and check ``server_name``, as curl's --resolve.
+
+    urllib gives the URL's host as the TLS server name; a request sent to an address the controller can
+    reach must still check the certificate against the name the clients use.
+    """
+    wrap_socket = context.wrap_socket
+
+    def wrap_as_name(sock, *args, **kwargs):
+        if kwargs.get('server_hostname') == address:
+            kwargs['server_hostname'] = server_name
+        return wrap_socket(sock, *args, **kwargs)
+
+    context.wrap_socket = wrap_as_name
+    return context
 
 
 def same_host(url, host):
@@ -170,14 +241,18 @@ def trust_source(ca_path=None, ca_content=None):
 
 
 class Answer(object):
-    """One HTTP answer of any status: ``status``, ``headers``, ``body`` (bytes) and ``peer_der`` when asked for."""
+    """One HTTP answer of any status: ``status``, ``headers``, ``body`` (bytes) and ``peer_der`` when asked for.
 
-    def __init__(self, url, status, headers, body, peer_der=None):
+    ``size`` is the length of a body that ``stream`` handed to its sink instead of keeping it in ``body``.
+    """
+
+    def __init__(self, url, status, headers, body, peer_der=None, size=None):
         self.url = url
         self.status = status
         self.headers = headers
         self.body = body
         self.peer_der = peer_der
+        self.size = len(body) if size is None else size
 
 
 def classify(exc):
@@ -187,34 +262,68 @@ def classify(exc):
     return tls.classify_connection_error(exc) or tls.TLSCheckError(tls.KIND_CONNECTION, to_native(exc))
 
 
-def _read_chunks(stream, deadline, maximum):
-    """Up to ``maximum`` bytes of ``stream``, one socket read per chunk, stopping at the deadline."""
+def _chunks(stream, deadline, maximum):
+    """Up to ``maximum`` bytes of ``stream`` as they arrive, one socket read per chunk, stopping at the deadline."""
     # read1 returns after one read of the socket; read(n) would wait for all n bytes of a slow server.
     read = getattr(stream, 'read1', None) or stream.read
-    chunks, size = [], 0
+    size = 0
     while size < maximum:
         # Armed TLS sockets stop at the deadline themselves; this also stops plain HTTP between reads.
         deadline.budget()
         chunk = read(min(READ_CHUNK, maximum - size))
         if not chunk:
             break
-        chunks.append(chunk)
         size += len(chunk)
-    return b''.join(chunks)
+        yield chunk
+
+
+def _read_chunks(stream, deadline, maximum):
+    """Up to ``maximum`` bytes of ``stream``, one socket read per chunk, stopping at the deadline."""
+    return b''.join(_chunks(stream, deadline, maximum))
+
+
+def _too_large(what, limit):
+    limit_text = MAX_BODY_TEXT if limit == MAX_BODY else '{0} bytes'.format(limit)
+    return Failure(
+        KIND_TOO_LARGE,
+        'The answer to {0} is larger than {1}, the most this module reads; it is refused. '
+        'Check that url points at the right service.'.format(what, limit_text),
+        max_bytes=limit,
+    )
 
 
 def read_bounded(stream, deadline, what, limit=MAX_BODY):
     """The whole body of ``stream``; Failure(too_large) when it has more than ``limit`` bytes."""
     body = _read_chunks(stream, deadline, limit + 1)
     if len(body) > limit:
-        limit_text = MAX_BODY_TEXT if limit == MAX_BODY else '{0} bytes'.format(limit)
-        raise Failure(
-            KIND_TOO_LARGE,
-            'The answer to {0} is larger than {1}, the most this module reads; it is refused. '
-            'Check that url points at the right service.'.format(what, limit_text),
-            max_bytes=limit,
-        )
+        raise _too_large(what, limit)
     return body
+
+
+def _declared_length(headers):
+    """The Content-Length of an answer, or None when absent or not a number."""
+    try:
+        return int(headers.get('Content-Length'))
+    except (TypeError, ValueError):
+        return None
+
+
+def copy_bounded(stream, deadline, sink, what, limit):
+    """Hand the body of ``stream`` to ``sink(chunk)`` as it arrives and return its size, keeping none of it.
+
+    Failure(too_large) before ``sink`` sees a byte past ``limit``, and at once when Content-Length says
+    the body is larger.
+    """
+    declared = _declared_length(getattr(stream, 'headers', None) or {})
+    if declared is not None and declared > limit:
+        raise _too_large(what, limit)
+    size = 0
+    for chunk in _chunks(stream, deadline, limit + 1):
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(what, limit)
+        sink(chunk)
+    return size
 
 
 def _error_body(exc, deadline):
@@ -240,6 +349,19 @@ def _peer_der(response):
         return None
 
 
+def _open(request, method, url, deadline, context, read_body, **kwargs):
+    """``(response, None)`` for a 2xx answer, ``(None, Answer)`` for any other status; ``tls.TLSCheckError`` else."""
+    deadlines.arm(context, deadline)
+    try:
+        return request.open(method, url, timeout=deadline.budget(), context=context, **kwargs), None
+    except HTTPError as exc:
+        body = _error_body(exc, deadline) if read_body else b''
+        _close_quietly(exc)
+        return None, Answer(url, exc.code, exc.headers, body)
+    except CONNECTION_ERRORS as exc:
+        raise classify(exc)
+
+
 def exchange(request, method, url, deadline, context, limit=MAX_BODY, read_body=True, peer=False, **kwargs):
     """Send one request through ``request`` (a ``urls.Request``) and read its answer, all by ``deadline``.
 
@@ -247,19 +369,33 @@ def exchange(request, method, url, deadline, context, limit=MAX_BODY, read_body=
     HTTP status; error answers keep at most MAX_ERROR_BODY bytes. Raises ``tls.TLSCheckError`` for
     connection failures and timeouts, and Failure(too_large) for a body over ``limit`` bytes.
     """
-    deadlines.arm(context, deadline)
-    try:
-        response = request.open(method, url, timeout=deadline.budget(), context=context, **kwargs)
-    except HTTPError as exc:
-        body = _error_body(exc, deadline) if read_body else b''
-        _close_quietly(exc)
-        return Answer(url, exc.code, exc.headers, body)
-    except CONNECTION_ERRORS as exc:
-        raise classify(exc)
+    response, error_answer = _open(request, method, url, deadline, context, read_body, **kwargs)
+    if error_answer is not None:
+        return error_answer
     try:
         peer_der = _peer_der(response) if peer else None
         body = read_bounded(response, deadline, '{0} {1}'.format(method, url), limit) if read_body else b''
         return Answer(url, response.getcode(), response.headers, body, peer_der)
+    except CONNECTION_ERRORS as exc:
+        raise classify(exc)
+    finally:
+        response.close()
+
+
+def stream(request, method, url, deadline, context, sink, limit, **kwargs):
+    """``exchange`` for bodies too large to hold: a 2xx answer's body goes to ``sink(chunk)`` as it arrives.
+
+    Same deadline, TLS and error handling as ``exchange``. The ``Answer`` of a 2xx status has an empty
+    ``body`` and the streamed length in ``size``; other statuses keep their (cut) body as ``exchange`` does.
+    Failure(too_large) when the body has more than ``limit`` bytes; an exception of ``sink`` ends the
+    exchange and propagates.
+    """
+    response, error_answer = _open(request, method, url, deadline, context, True, **kwargs)
+    if error_answer is not None:
+        return error_answer
+    try:
+        size = copy_bounded(response, deadline, sink, '{0} {1}'.format(method, url), limit)
+        return Answer(url, response.getcode(), response.headers, b'', size=size)
     except CONNECTION_ERRORS as exc:
         raise classify(exc)
     finally:

@@ -101,6 +101,14 @@ options:
     description:
       - Whether to use the proxy from the C(https_proxy) and C(no_proxy) environment variables.
       - The direct connection that reads the served certificate after a TLS failure does not use a proxy.
+  connect_to:
+    description:
+      - IP address or host name to connect to instead of the host of O(url), on the port of O(url), as C(curl --resolve)
+        does. The TLS server name, the certificate check and the C(Host) header still use the host of O(url).
+      - For a controller that cannot resolve the name clients use (a site's public name, say), while the certificate
+        names only that name.
+      - Applies to the registry's own requests; a token service on another host is reached by its name.
+    type: str
 seealso:
   - module: dtr.cache.dtr_ca
   - module: community.crypto.get_certificate
@@ -139,6 +147,12 @@ EXAMPLES = r"""
     expect_repositories:
       - engineering/api
     wait_timeout: 60
+
+- name: Check the certificate for the name clients use, through the node's address
+  dtr.cache.registry_catalog_info:
+    url: https://cache.site-c.example.com:30443
+    connect_to: 10.20.0.15
+    ca_path: /etc/dtr-cache/certs/cache-ca.pem
 
 - name: Tell apart a trust problem from an outage
   dtr.cache.registry_catalog_info:
@@ -261,19 +275,18 @@ failure_kind:
   sample: untrusted_certificate
 """
 
-import json
 import re
 import time
-from base64 import b64encode
 from urllib.parse import urlencode, urljoin, urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_native, to_text
 from ansible.module_utils.urls import Request
 
 from ansible_collections.dtr.cache.plugins.module_utils.deadline import Deadline
 from ansible_collections.dtr.cache.plugins.module_utils.failure import Failure, excerpt
 from ansible_collections.dtr.cache.plugins.module_utils import http_common
+from ansible_collections.dtr.cache.plugins.module_utils import registry_client
 from ansible_collections.dtr.cache.plugins.module_utils import tls
 
 
@@ -289,28 +302,6 @@ CONNECTION_HINTS = {
     tls.KIND_TLS: 'Check that this port serves HTTPS, not plain HTTP.',
     tls.KIND_CONNECTION: 'Check the host name and the network.',
 }
-
-
-def normalize_base_url(url):
-    """``(base_url, scheme, host, port)``; refuses anything but an http(s) root URL."""
-    parts, host, port = http_common.split_url(url, ('https', 'http'), 'https://cache.example.com:30443')
-    path = parts.path.rstrip('/')
-    if path not in ('', '/v2') or parts.query or parts.fragment:
-        raise Failure(
-            'invalid_argument',
-            'url {0!r} has the path {1!r}; give the registry root such as {2}://{3} (the API is always at /v2/).'
-            .format(url, parts.path, parts.scheme, parts.netloc),
-        )
-    return http_common.origin(parts), parts.scheme, host, port
-
-
-def parse_challenge(header):
-    """``(scheme, params)`` of a WWW-Authenticate header such as ``Bearer realm="...",service="..."``."""
-    if not header:
-        return None, {}
-    scheme, dummy, rest = header.strip().partition(' ')
-    params = dict((key.lower(), value) for key, value in re.findall(r'(\w+)="([^"]*)"', rest))
-    return scheme.lower(), params
 
 
 def next_link(header):
@@ -330,16 +321,20 @@ def certificate_summary(der):
 class RegistryProbe(object):
     """One attempt, within ``deadline``: ping, authenticate if asked to, walk the catalog."""
 
-    def __init__(self, module, base, scheme, host, port, context, deadline):
+    def __init__(self, module, base, scheme, host, port, context, deadline, route):
         self.module = module
         self.params = module.params
         self.base = base
+        self.route = route
+        self.address = route.address
         self.scheme = scheme
         self.host = host
         self.port = port
         self.context = context
         self.deadline = deadline
         self.authorization = None
+        self.credentials = registry_client.Credentials(base, host, self.params['username'], self.params['password'],
+                                                       self.params['allow_foreign_token_realm'])
         self.peer_der = None
         self.certificate = None
         # Redirects are not followed: urllib would read a redirect's body without limit, and a registry's API
@@ -353,6 +348,7 @@ class RegistryProbe(object):
         headers = {}
         if authorization or self.authorization:
             headers['Authorization'] = authorization or self.authorization
+        url = self.route.url(url, headers)
         start = time.monotonic()
         try:
             answer = http_common.exchange(self.request, 'GET', url, self.deadline, self.context, headers=headers,
@@ -365,7 +361,7 @@ class RegistryProbe(object):
 
     def wants_peer(self, url):
         """Keep the certificate of the first answer that comes from the registry itself (not a token service)."""
-        return self.peer_der is None and self.scheme == 'https' and urlsplit(url)[:2] == urlsplit(self.base)[:2]
+        return self.peer_der is None and self.scheme == 'https' and urlsplit(url)[:2] == urlsplit(self.route.send_to or self.base)[:2]
 
     def served_certificate(self):
         """The RV(certificate) dict: from the HTTP connection if possible, else from a direct connection."""
@@ -377,7 +373,8 @@ class RegistryProbe(object):
         der = self.peer_der
         if not der:
             try:
-                der = tls.fetch_peer_certificate(self.host, self.port, timeout=self.params['timeout'], deadline=self.deadline)
+                der = tls.fetch_peer_certificate(self.address or self.host, self.port, timeout=self.params['timeout'],
+                                                 server_name=self.host, deadline=self.deadline)
             except (tls.TLSCheckError, OSError, ValueError) as exc:
                 self.module.warn('Cannot read the certificate served by {0}: {1}'.format(self.base, to_native(exc)))
                 der = None
@@ -390,9 +387,13 @@ class RegistryProbe(object):
 
     # --- failures --------------------------------------------------------------------------------------------
 
+    def where(self):
+        """The registry as messages name it: its URL and the address connected to."""
+        return '{0} ({1}:{2})'.format(self.base, self.address or self.host, self.port)
+
     def trust_failure(self, error):
         """The message of a certificate that is not trusted: what the server presents and which CA was expected."""
-        where = '{0} ({1}:{2})'.format(self.base, self.host, self.port)
+        where = self.where()
         certificate = self.served_certificate()
         if error.expired:
             msg = ('The certificate served by {0} is outside its validity period ({1}; valid from {2} to {3}). '
@@ -408,7 +409,7 @@ class RegistryProbe(object):
         return Failure(error.kind, msg, certificate=certificate)
 
     def hostname_failure(self, error):
-        where = '{0} ({1}:{2})'.format(self.base, self.host, self.port)
+        where = self.where()
         certificate = self.served_certificate()
         sans = certificate.get('sans') or []
         msg = ('The certificate served by {0} does not cover the host name {1!r} ({2}); it covers: {3}. '
@@ -421,7 +422,7 @@ class RegistryProbe(object):
             return self.trust_failure(error)
         if error.kind == tls.KIND_HOSTNAME:
             return self.hostname_failure(error)
-        return http_common.connection_failure(error, 'Cannot reach {0}'.format(self.base), self.host, self.port,
+        return http_common.connection_failure(error, 'Cannot reach {0}'.format(self.base), self.address or self.host, self.port,
                                               self.params['timeout'], hints=CONNECTION_HINTS)
 
     @staticmethod
@@ -446,86 +447,18 @@ class RegistryProbe(object):
             status=status,
         )
 
-    @staticmethod
-    def parse_json(url, status, body):
-        try:
-            return json.loads(to_text(body, errors='surrogate_or_strict'))
-        except (ValueError, UnicodeError):
-            raise Failure(
-                'not_json',
-                'GET {0} answered HTTP {1} with a body that is not JSON, so this is not a registry API: {2!r}. '
-                'Check that url points at the registry or cache and not at another web server '
-                '(an ingress default backend, say).'.format(url, status, excerpt(body)),
-                status=status,
-            )
+    parse_json = staticmethod(registry_client.parse_json)
 
     # --- authentication --------------------------------------------------------------------------------------
 
     def authenticate(self, url, headers):
         """Handle a 401: set ``self.authorization`` from the challenge, or raise Failure."""
-        challenge = headers.get('WWW-Authenticate', '')
-        scheme, params = parse_challenge(challenge)
-        username = self.params['username']
-        if not username:
-            raise Failure(
-                'http_error',
-                'GET {0} answered HTTP 401: the registry requires authentication (challenge: {1!r}). '
-                'Set username and password.'.format(url, challenge),
-                status=401,
-            )
-        basic = 'Basic ' + to_text(b64encode(to_bytes('{0}:{1}'.format(username, self.params['password'] or ''))))
-        if scheme == 'bearer' and params.get('realm'):
-            self.check_realm(params['realm'])
-            self.authorization = 'Bearer ' + self.fetch_token(params, basic)
-        else:
-            self.authorization = basic
+        self.authorization = self.credentials.answer(url, headers.get('WWW-Authenticate', ''), self.token_get,
+                                                     'registry:catalog:*')
 
-    def check_realm(self, realm):
-        """The credentials go to the realm: only over https, and to another host only when allowed."""
-        try:
-            parts = urlsplit(realm)
-            parts.port  # pylint: disable=pointless-statement
-        except ValueError:
-            parts = None
-        user = self.params['username']
-        if parts is None or parts.scheme.lower() != 'https' or not parts.hostname:
-            raise Failure(
-                'untrusted_realm',
-                'The registry at {0} asks for a token from {1!r}, which is not an https:// URL; the module does not send the '
-                'credentials of {2!r} there, where they could be read on the way. Configure the token service of the '
-                'registry with an https:// realm.'.format(self.base, realm, user),
-                realm=realm,
-            )
-        if not http_common.same_host(realm, self.host) and not self.params['allow_foreign_token_realm']:
-            raise Failure(
-                'untrusted_realm',
-                'The registry at {0} asks for a token from {1}, on another host ({2}); the module does not send the '
-                'credentials of {3!r} to another host. If {2} is the token service of this registry, set '
-                'allow_foreign_token_realm=true.'.format(self.base, realm, parts.hostname, user),
-                realm=realm,
-            )
-
-    def fetch_token(self, challenge, basic):
-        query = {'scope': challenge.get('scope') or 'registry:catalog:*'}
-        if challenge.get('service'):
-            query['service'] = challenge['service']
-        realm = challenge['realm']
-        token_url = realm + ('&' if '?' in realm else '?') + urlencode(query)
-        status, headers, body, dummy = self.get(token_url, authorization=basic)
-        if status == 401:
-            raise Failure(
-                'http_error',
-                'The token service {0} rejected the credentials of {1!r} (HTTP 401). Check username and password.'
-                .format(realm, self.params['username']),
-                status=401,
-            )
-        if status >= 300:
-            raise self.http_failure(token_url, status, headers, body, hint='The token service of the registry failed.')
-        data = self.parse_json(token_url, status, body)
-        token = (data.get('token') or data.get('access_token')) if isinstance(data, dict) else None
-        if not token:
-            raise Failure('not_json', 'The token service {0} answered without a token.'.format(realm), status=status)
-        return token
+    def token_get(self, url, authorization):
+        status, headers, body, dummy = self.get(url, authorization=authorization)
+        return status, headers, body
 
     def get_authorized(self, url):
         """GET with one authentication round on 401."""
@@ -625,9 +558,9 @@ def check_arguments(params):
         raise Failure('invalid_argument', 'password is set but username is not; set both or neither.')
 
 
-def attempt(module, target, context):
+def attempt(module, target, context, route):
     """One probe within its own deadline of ``timeout`` seconds; the result, or Failure."""
-    probe = RegistryProbe(module, *target, context=context, deadline=Deadline(module.params['timeout']))
+    probe = RegistryProbe(module, *target, context=context, deadline=Deadline(module.params['timeout']), route=route)
     result = probe.run()
     failure = missing_failure(target[0], module.params['expect_repositories'], result)
     if failure is not None:
@@ -640,15 +573,16 @@ def run(module, state):
     params = module.params
     check_arguments(params)
     context = http_common.connection_context(module, CA_PATH_HINT)
-    target = normalize_base_url(params['url'])
+    target = registry_client.normalize_base_url(params['url'])
     state['url'] = target[0]
+    route = http_common.route(context, *target[:3], connect_to=params['connect_to'])
     # Attempts start until wait_timeout; each ends within timeout, so the module ends within both together.
     wait_until = time.monotonic() + params['wait_timeout']
     delay = INITIAL_DELAY
     while True:
         state['attempts'] += 1
         try:
-            return attempt(module, target, context)
+            return attempt(module, target, context, route)
         except Failure as failure:
             remaining = wait_until - time.monotonic()
             if not failure.retryable or remaining <= 0:
@@ -668,6 +602,7 @@ def module_kwargs():
         username=dict(type='str'),
         password=dict(type='str', no_log=True),
         allow_foreign_token_realm=dict(type='bool', default=False, no_log=False),
+        connect_to=dict(type='str'),
     )
     argument_spec.update(http_common.connection_argument_spec(timeout=10, validate_certs=True))
     return dict(

@@ -20,6 +20,7 @@ from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
 
 _LOCAL = ('local', 'ansible.builtin.local')
 
@@ -35,6 +36,7 @@ class InProcessModule:
 
     def __init__(self, action, argument_spec, supports_check_mode=False, **constraints):
         self._name = action._task.action
+        self._host = action._inventory_hostname or 'localhost'
         self.check_mode = bool(action._play_context.check_mode)
         self._diff = bool(action._play_context.diff)
         self._warnings = []
@@ -51,6 +53,14 @@ class InProcessModule:
 
     def warn(self, warning):
         self._warnings.append(warning)
+
+    def progress(self, text):
+        """Show ``<host>: <text>`` on the controller at once, while the task still runs.
+
+        AnsibleModule has no such channel (its output is the result), so modules call this only when the
+        object has it. In a worker process Display sends the line through the results queue to the terminal.
+        """
+        Display().display('{0}: {1}'.format(self._host, remove_values(text, self.no_log_values)))
 
     def atomic_move(self, src, dest):
         os.replace(src, dest)
@@ -73,6 +83,8 @@ class InProcessAction(ActionBase):
     """
 
     MODULE = None
+    # The host the task runs for, which progress lines name; set by run().
+    _inventory_hostname = None
     _supports_check_mode = True
     _supports_async = True
 
@@ -86,6 +98,7 @@ class InProcessAction(ActionBase):
             return result
         environment = {}
         self._compute_environment_string(environment)
+        self._inventory_hostname = (task_vars or {}).get('inventory_hostname')
         saved = dict(os.environ)
         os.environ.update(environment)
         try:

@@ -142,6 +142,8 @@ class Pki(object):
         self.server = make_certificate(u'localhost', issuer=self.root, sans=local)
         self.server_by_intermediate = make_certificate(u'registry.test', issuer=self.intermediate, sans=local)
         self.ip_only_server = make_certificate(u'cache by IP', issuer=self.root, sans=[u'127.0.0.1'])
+        # A name no resolver knows, as a site's public name the controller cannot resolve.
+        self.name_only_server = make_certificate(u'cache.site-c.test', issuer=self.root, sans=[u'cache.site-c.test'])
         self.other_root = make_certificate(u'Other Root CA', ca=True)
         self.other_server = make_certificate(u'localhost', issuer=self.other_root, sans=local)
         self.expired_root = make_certificate(u'Expired Root CA', ca=True, not_before=now - 60 * ONE_DAY, not_after=now - ONE_DAY)

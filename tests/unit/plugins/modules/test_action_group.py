@@ -18,10 +18,11 @@ import sys
 import pytest
 import yaml
 
-from ansible_collections.dtr.cache.plugins.modules import dtr_ca, dtr_content_cache, registry_catalog_info
+from ansible_collections.dtr.cache.plugins.modules import dtr_ca, dtr_content_cache, registry_catalog_info, registry_prefetch
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
-MODULES = {'dtr_ca': dtr_ca, 'dtr_content_cache': dtr_content_cache, 'registry_catalog_info': registry_catalog_info}
+MODULES = {'dtr_ca': dtr_ca, 'dtr_content_cache': dtr_content_cache, 'registry_catalog_info': registry_catalog_info,
+           'registry_prefetch': registry_prefetch}
 
 
 def runtime():

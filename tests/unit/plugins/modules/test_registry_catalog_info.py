@@ -214,6 +214,36 @@ def test_hostname_mismatch_lists_the_sans(pki, servers, run_module, ca_path):
     assert by_ip.get('failed') is None, by_ip.get('msg')
 
 
+def test_connect_to_checks_the_certificate_against_the_name_in_url(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a']), pki.name_only_server)
+    url = 'https://cache.site-c.test:{0}'.format(server.port)
+    result = probe(run_module, url, connect_to='127.0.0.1', ca_path=ca_path)
+    assert result.get('failed') is None, result.get('msg')
+    assert result['url'] == url
+    assert result['repositories'] == ['a']
+    assert result['certificate']['sans'] == ['cache.site-c.test']
+    assert [entry['headers']['Host'] for entry in server.requests] == ['cache.site-c.test:{0}'.format(server.port)] * 2
+    # By address alone the same certificate does not fit: the name is what connect_to keeps.
+    by_address = probe(run_module, server.url('127.0.0.1'), ca_path=ca_path)
+    assert by_address['failure_kind'] == 'hostname_mismatch'
+
+
+def test_connect_to_still_refuses_a_certificate_for_another_name(pki, servers, run_module, ca_path):
+    server = servers.https(RegistryApp(['a']), pki.name_only_server)
+    result = probe(run_module, 'https://cache.site-d.test:{0}'.format(server.port), connect_to='127.0.0.1', ca_path=ca_path)
+    assert result['failure_kind'] == 'hostname_mismatch'
+    assert "does not cover the host name 'cache.site-d.test'" in result['msg']
+    assert '(127.0.0.1:{0})'.format(server.port) in result['msg']
+    assert result['certificate']['sans'] == ['cache.site-c.test']
+
+
+@pytest.mark.parametrize('address', ['10.0.0.5:30443', 'https://10.0.0.5', 'bad name', '10.0.0.5\n'])
+def test_connect_to_must_be_an_address(run_module, ca_path, address):
+    result = probe(run_module, 'https://cache.site-c.test:30443', connect_to=address, ca_path=ca_path)
+    assert result['failure_kind'] == 'invalid_argument'
+    assert 'connect_to must be an IP address or a host name' in result['msg']
+
+
 def test_connection_refused(run_module, closed_port, ca_path):
     result = probe(run_module, 'https://127.0.0.1:%d' % closed_port, ca_path=ca_path)
     assert result['failed'] is True
