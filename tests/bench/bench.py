@@ -55,7 +55,7 @@ def site_vars(namespace, **extra):
         "dtr_cache_namespace": namespace,
         "dtr_cache_kubeconfig": str(STATE / "kubeconfig"),
         "dtr_cache_flavor": "distribution",
-        "dtr_cache_image": "localhost/distribution:2.8.2",
+        "dtr_cache_image": "localhost/distribution:3.1.2",
         "dtr_cache_image_pull_policy": "Never",
         "dtr_cache_upstreams": ["https://dtr.test"],
         "dtr_cache_host_aliases": [{"ip": host_ip, "hostnames": ["dtr.test"]}],

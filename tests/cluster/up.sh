@@ -486,7 +486,7 @@ containerd_() {
 # Imports an image tarball unless this exact build is already in containerd.
 import_images() {
   local name file want
-  for name in pause distribution; do
+  for name in pause distribution distribution-v3; do
     file=$DTRC_IMAGES/$name.tar
     want=$(<"$file.inputs")
     if [[ "$(cat "$STATE/run/image-$name" 2>/dev/null)" == "$want" ]]; then continue; fi

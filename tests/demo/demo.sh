@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: from a fresh machine to two verified caches on a local Kubernetes, pulling
-# from a DTR stand-in. Every step says what it does and how long it took.
+# `make demo`: from a fresh machine to three verified caches on a local Kubernetes, two pulling
+# from a DTR stand-in and one (site-c) from site-a. Every step says what it does and how long it took.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export ANSIBLE_CONFIG=$PWD/ansible.cfg PATH=$PWD/.venv/bin:$PATH
@@ -26,7 +26,7 @@ step "Python environment (.venv)" make --no-print-directory setup
 step "Local Kubernetes (tests/cluster)" tests/cluster/up.sh
 step "DTR stand-in (tests/standin)" tests/standin/up.sh
 step "Demo image demo/app:1 pushed to the stand-in" push_demo_image
-step "Deploy both sites: ansible-playbook playbooks/deploy-cache.yml -i inventories/local" \
+step "Deploy the three sites: ansible-playbook playbooks/deploy-cache.yml -i inventories/local" \
     ansible-playbook playbooks/deploy-cache.yml -i inventories/local
 step "Pull through each site's cache (skopeo, containerd)" ansible-playbook tests/demo/summary.yml -i inventories/local
 step "This machine pulls DTR's images through site-a: ansible-playbook playbooks/configure-clients.yml -i inventories/local" \

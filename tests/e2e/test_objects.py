@@ -86,7 +86,7 @@ def test_a_failed_rollout_explains_itself_and_the_last_good_pod_keeps_serving(ap
         assert "keep serving" in flat
         assert "rollout undo deployment/dtr-cache" in flat
         pods = core.list_namespaced_pod(NAMESPACE + "-bad").items
-        assert any(pod.spec.containers[0].image == "localhost/distribution:2.8.2" and pod.status.phase == "Running" for pod in pods)
+        assert any(pod.spec.containers[0].image == "localhost/distribution:3.1.2" and pod.status.phase == "Running" for pod in pods)
         # The run that fixes it waits for its own pods, not for the one that never started.
         role(tmp_path, dtr_cache_expose="clusterip", dtr_cache_namespace=NAMESPACE + "-bad")
     finally:

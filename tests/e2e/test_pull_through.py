@@ -1,13 +1,15 @@
-"""End to end, as a user lives it: two sites deployed by one playbook run on the local
-Kubernetes, a multi-layer image pushed to the DTR stand-in, pulled through a cache with skopeo;
-then this machine configured as a client of site-a, and pods whose image names the DTR
-(dtr.test) pulled by the kubelet through site-a's cache.
+"""End to end, as a user lives it: three sites deployed by one playbook run on the local
+Kubernetes (site-c a second tier on site-a), a multi-layer image pushed to the DTR stand-in,
+pulled through a cache with skopeo and through the tiers with curl; then this machine configured
+as a client of site-a, and pods whose image names the DTR (dtr.test) pulled by the kubelet
+through site-a's cache.
 
 Needs the cluster and the stand-in running (`make e2e` starts and stops them). The numbers
 (pull times, bytes fetched from upstream) go to .cluster/e2e-report.json and the test log.
 """
 
 import base64
+import hashlib
 import json
 import os
 import pathlib
@@ -33,7 +35,10 @@ ANSIBLE_ENV = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE
 ACCESS_LOG = STANDIN / "nginx-access.log"
 # The stand-in's access-log line: CLIENT [TIME] ADDR:PORT "METHOD URI PROTO" STATUS BODY_BYTES ...
 LOG_LINE = re.compile(r'^(?P<client>\S+) \[[^]]+\] \S+ "(?P<method>\S+) (?P<uri>\S+) [^"]*" (?P<status>\d+) (?P<bytes>\d+) ')
-SITES = ("site-a", "site-b")
+SITES = ("site-a", "site-b", "site-c")
+# The sites whose upstream is the DTR stand-in, and so registered with it; site-c caches site-a.
+DTR_SITES = ("site-a", "site-b")
+MANIFEST_TYPES = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
 REPORT = {}
 
 
@@ -57,10 +62,12 @@ def recap(output):
 
 
 def inventory_vars(site):
+    """(namespace, external host, the address to connect to when the host has no DNS entry, or None)."""
     host_vars = yaml.safe_load((ROOT / "inventories" / "local" / "host_vars" / ("%s.yml" % site)).read_text())
     host_ip = (STATE / "host-ip").read_text().strip()
     host = host_vars["dtr_cache_external_host"].replace("{{ _local_host_ip }}", host_ip)
-    return host_vars["dtr_cache_namespace"], host
+    resolve = host_ip if host_vars.get("dtr_cache_verify_address") else None
+    return host_vars["dtr_cache_namespace"], host, resolve
 
 
 def client_login(site):
@@ -106,7 +113,7 @@ def skopeo(*args):
 class Site:
     def __init__(self, name):
         self.name = name
-        self.namespace, self.host = inventory_vars(name)
+        self.namespace, self.host, self.resolve = inventory_vars(name)
         self.port = node_port(self.namespace)
         self.address = "%s:%d" % (self.host, self.port)
         self.ca = STATE / ("%s-ca.pem" % name)
@@ -124,6 +131,34 @@ class Site:
         code, output = skopeo("copy", "--src-cert-dir", str(self.cert_dir), *login,
                               "docker://%s/%s" % (self.address, reference), "oci:%s:1" % dest)
         return code, output, time.monotonic() - begin
+
+    def curl(self, path, dest):
+        """GET ``path`` into the file ``dest`` with curl, by the site's name (through its address if it has no DNS entry)."""
+        argv = ["curl", "-fsS", "--max-time", "60", "--cacert", str(self.ca), "-H", "Accept: " + MANIFEST_TYPES, "-o", str(dest)]
+        if self.resolve:
+            argv += ["--resolve", "%s:%d:%s" % (self.host, self.port, self.resolve)]
+        if self.login:
+            argv += ["--user", "%s:%s" % self.login]
+        code, output = run(argv + ["https://%s%s" % (self.address, path)], timeout=90)
+        assert code == 0, output
+        return dest.read_bytes()
+
+    def pull_verified(self, repository, tag, into):
+        """Pull manifest, config and layers with curl, checking every blob against its digest; the manifest bytes."""
+        into.mkdir(parents=True, exist_ok=True)
+        manifest = self.curl("/v2/%s/manifests/%s" % (repository, tag), into / "manifest.json")
+        parsed = json.loads(manifest)
+        for blob in [parsed["config"]] + parsed["layers"]:
+            body = self.curl("/v2/%s/blobs/%s" % (repository, blob["digest"]), into / blob["digest"].replace(":", "-"))
+            assert "sha256:" + hashlib.sha256(body).hexdigest() == blob["digest"] and len(body) == blob["size"]
+        return manifest
+
+    def blob_gets_served(self, repository):
+        """How many blob GETs of ``repository`` the site's pods answered (the registry's access log)."""
+        api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+        served = re.compile(r'"GET /v2/%s/blobs/sha256:[0-9a-f]{64} HTTP' % re.escape(repository))
+        return sum(len(served.findall(api.read_namespaced_pod_log(pod.metadata.name, self.namespace)))
+                   for pod in api.list_namespaced_pod(self.namespace).items)
 
     def get(self, path):
         request = urllib.request.Request("https://%s%s" % (self.address, path))
@@ -175,13 +210,15 @@ def test_one_run_deploys_and_verifies_both_sites(deployed):
     hosts = recap(deployed)
     assert set(hosts) == set(SITES)
     assert all(stats["failed"] == 0 and stats["unreachable"] == 0 for stats in hosts.values())
-    assert " ".join(deployed.split()).count("answers over TLS") == 2
+    assert " ".join(deployed.split()).count("answers over TLS") == len(SITES)
+    # site-c is verified by its name, which only its certificate and clients know, through the node's address.
+    assert re.search(r"https://site-c\.test:30445 \(through [0-9.]+\) answers over TLS", " ".join(deployed.split()))
 
 
 def test_a_second_run_changes_nothing(deployed):
     code, output = playbook("deploy-cache.yml")
     assert code == 0, output[-4000:]
-    assert {host: stats["changed"] for host, stats in recap(output).items()} == {"site-a": 0, "site-b": 0}
+    assert {host: stats["changed"] for host, stats in recap(output).items()} == dict.fromkeys(SITES, 0)
 
 
 def test_first_pull_through_the_cache_matches_upstream(sites, image, tmp_path):
@@ -229,6 +266,49 @@ def test_a_cache_with_client_users_refuses_anonymous_pulls(sites, image, tmp_pat
 
 def test_catalog_lists_the_repository(sites, image):
     assert image["repository"] in sites["site-a"].get("/v2/_catalog")["repositories"]
+
+
+@pytest.fixture(scope="module")
+def tier_image(tmp_path_factory):
+    """A fresh 2-layer image in the stand-in for the tier test: neither tier holds it yet."""
+    layout = tmp_path_factory.mktemp("tier") / "layout"
+    repository = "e2e/tier-%s" % secrets.token_hex(4)
+    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "2", "--layer-size-kb", "512"])
+    assert code == 0, output
+    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout, "docker://localhost:8443/%s:1" % repository)
+    assert code == 0, output
+    code, manifest = skopeo("inspect", "--raw", "--cert-dir", str(STANDIN / "certdir"), "docker://localhost:8443/%s:1" % repository)
+    assert code == 0, manifest
+    return {"repository": repository, "manifest": manifest.encode()}
+
+
+def pod_addresses(namespace):
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    return {pod.status.pod_ip for pod in api.list_namespaced_pod(namespace).items}
+
+
+def test_a_second_tier_pulls_through_the_first_only(sites, tier_image, tmp_path):
+    tier1, tier2 = sites["site-a"], sites["site-c"]
+    repository = tier_image["repository"]
+    mark, served_before = log_offset(), tier1.blob_gets_served(repository)
+    begin = time.monotonic()
+    manifest = tier2.pull_verified(repository, "1", tmp_path / "cold")
+    cold_seconds = time.monotonic() - begin
+    assert manifest == tier_image["manifest"], "the second tier serves the upstream's manifest byte for byte"
+    blobs = [blob["digest"] for blob in [json.loads(manifest)["config"]] + json.loads(manifest)["layers"]]
+    fetched = blob_clients(mark, repository)
+    # The stand-in served every blob, and only to the first tier's pod.
+    assert sorted({digest for dummy, digest in fetched}) == sorted(blobs), fetched
+    assert {client for client, dummy in fetched} <= pod_addresses(tier1.namespace), fetched
+    assert tier1.blob_gets_served(repository) > served_before
+
+    mark, served_before = log_offset(), tier1.blob_gets_served(repository)
+    begin = time.monotonic()
+    assert tier2.pull_verified(repository, "1", tmp_path / "warm") == manifest
+    REPORT["tier2_pull"] = {"cold_seconds": round(cold_seconds, 3), "warm_seconds": round(time.monotonic() - begin, 3),
+                            "cold_upstream_blob_gets": len(fetched), "blobs": len(blobs)}
+    assert blob_clients(mark, repository) == []
+    assert tier1.blob_gets_served(repository) == served_before
 
 
 def test_cached_image_pulls_while_upstream_is_down(sites, image, tmp_path):
@@ -373,7 +453,7 @@ def standin_caches():
 
 
 def test_standin_lists_both_caches_and_users_point_at_them(sites):
-    assert standin_caches() == {name: "https://%s" % site.address for name, site in sites.items()}
+    assert standin_caches() == {name: "https://%s" % sites[name].address for name in DTR_SITES}
     ids = {cache["name"]: cache["id"] for cache in standin_api("content_caches")}
     assert standin_api("accounts/alice/settings")["contentCacheUUID"] == ids["site-a"]
     assert standin_api("accounts/bob/settings")["contentCacheUUID"] == ids["site-b"]
@@ -382,8 +462,8 @@ def test_standin_lists_both_caches_and_users_point_at_them(sites):
 def test_verify_playbook_checks_both_sites_and_changes_nothing(sites):
     code, output = playbook("verify-cache.yml")
     assert code == 0, output[-4000:]
-    assert " ".join(output.split()).count("answers over TLS") == 2
-    assert {host: stats["changed"] for host, stats in recap(output).items()} == {"site-a": 0, "site-b": 0}
+    assert " ".join(output.split()).count("answers over TLS") == len(SITES)
+    assert {host: stats["changed"] for host, stats in recap(output).items()} == dict.fromkeys(SITES, 0)
 
 
 def test_remove_playbook_unregisters_and_deletes_what_it_created(sites):
@@ -395,4 +475,4 @@ def test_remove_playbook_unregisters_and_deletes_what_it_created(sites):
     assert not {site.namespace for site in sites.values()} & remaining
     code, output = playbook("remove-cache.yml")
     assert code == 0, output[-4000:]
-    assert {host: stats["changed"] for host, stats in recap(output).items()} == {"site-a": 0, "site-b": 0}
+    assert {host: stats["changed"] for host, stats in recap(output).items()} == dict.fromkeys(SITES, 0)

@@ -113,7 +113,7 @@ def test_a_second_export_changes_nothing(seed_export, dtr, pki, tmp_path):
 
 def test_distribution_flavor_with_node_port(dtr, pki, tmp_path):
     site = seed_site(dtr, pki, dtr_cache_flavor="distribution", dtr_cache_expose="nodeport", dtr_cache_node_port=30443,
-                     dtr_cache_external_host="node1.example.com", dtr_cache_image="localhost/distribution:2.8.2")
+                     dtr_cache_external_host="node1.example.com", dtr_cache_image="localhost/distribution:3.1.2")
     code, output = run_role(tmp_path, **site)
     assert code == 0, output
     out = tmp_path / "out"
