@@ -311,6 +311,69 @@ def test_a_second_tier_pulls_through_the_first_only(sites, tier_image, tmp_path)
     assert tier1.blob_gets_served(repository) == served_before
 
 
+@pytest.fixture(scope="module")
+def warm_image(tmp_path_factory):
+    """A fresh 2-layer image in the stand-in for warming: no cache holds it yet."""
+    layout = tmp_path_factory.mktemp("warm") / "layout"
+    repository = "e2e/warm-%s" % secrets.token_hex(4)
+    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "2", "--layer-size-kb", "512"])
+    assert code == 0, output
+    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout, "docker://localhost:8443/%s:1" % repository)
+    assert code == 0, output
+    return {"repository": repository}
+
+
+def test_warm_cache_fills_two_sites_and_their_pulls_fetch_nothing_upstream(sites, warm_image, tmp_path):
+    repository = warm_image["repository"]
+    warmed = {"dtr_cache_warm_hosts": "site-a,site-c", "dtr_cache_warm_images": ["dtr.test/%s:1" % repository]}
+    begin = time.monotonic()
+    code, output = run([str(BIN / "ansible-playbook"), "-i", "inventories/local", "playbooks/warm-cache.yml",
+                        "-e", json.dumps(warmed)], env=ANSIBLE_ENV)
+    REPORT["warm_two_sites_seconds"] = round(time.monotonic() - begin, 1)
+    assert code == 0, output[-4000:]
+    flat = " ".join(output.split())
+    for site in ("site-a", "site-c"):
+        # A line per image as it completes, and one a site at the end.
+        assert re.search(r"%s: pulled dtr\.test/%s:1 \(sha256:[0-9a-f]{12}\): 3 blobs, " % (site, re.escape(repository)), flat), flat[-3000:]
+        assert re.search(r"%s: 1 images, 3 blobs, [0-9.]+ MB, [0-9.]+ s through https://" % site, flat), flat[-3000:]
+
+    # Through the second tier first: its upstream, site-a, serves nothing more for it.
+    mark, served = log_offset(), sites["site-a"].blob_gets_served(repository)
+    sites["site-c"].pull_verified(repository, "1", tmp_path / "tier2")
+    assert sites["site-a"].blob_gets_served(repository) == served
+    code, output, dummy = sites["site-a"].pull("%s:1" % repository, tmp_path / "tier1")
+    assert code == 0, output
+    assert blob_clients(mark, repository) == []
+
+
+def test_a_rollout_during_an_upstream_outage_leaves_the_last_pod_serving(sites, image, tmp_path):
+    site = sites["site-a"]
+    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    before = {pod.metadata.name for pod in api.list_namespaced_pod(site.namespace).items}
+    code, output = run(["tests/standin/down.sh"])
+    assert code == 0, output
+    try:
+        # A config change (the log level) makes a new pod, which cannot start without its upstream.
+        code, output = run([str(BIN / "ansible-playbook"), "-i", "inventories/local", "playbooks/deploy-cache.yml",
+                            "--limit", "site-a", "-e", "dtr_cache_log_level=debug"], env=ANSIBLE_ENV, timeout=600)
+        flat = " ".join(output.split())
+        assert code != 0, flat[-3000:]
+        assert "was not applied and rolled out: a new pod cannot start (CrashLoopBackOff)" in flat, flat[-3000:]
+        assert "keep serving" in flat
+        # maxUnavailable 0: the old pod stays ready and serves what it holds.
+        ready = [pod.metadata.name for pod in api.list_namespaced_pod(site.namespace).items
+                 if any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])]
+        assert ready and set(ready) <= before, ready
+        code, output, dummy = site.pull("%s:1" % image["repository"], tmp_path / "during-rollout")
+        assert code == 0, output
+    finally:
+        code, output = run(["tests/standin/up.sh"])
+        assert code == 0, output
+    # Back to the inventory's settings, the stuck rollout is replaced and the run converges.
+    code, output = playbook("deploy-cache.yml")
+    assert code == 0, output[-4000:]
+
+
 def test_cached_image_pulls_while_upstream_is_down(sites, image, tmp_path):
     code, output = run(["tests/standin/down.sh"])
     assert code == 0, output
