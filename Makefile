@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
-demo: ## Set up everything and deploy two sites against the DTR stand-in, then pull through them
+demo: ## Set up everything and deploy three sites against the DTR stand-in, then pull through them
 	tests/demo/demo.sh
 
 demo-down: ## Stop the demo's stand-in and Kubernetes
@@ -56,7 +56,7 @@ lint: setup ## ansible-lint, production profile
 sanity: setup ## ansible-test sanity
 	tests/sanity.sh
 
-e2e: setup ## Two sites, pulls through the cache, upstream outage, DTR registration (starts and stops the cluster)
+e2e: setup ## Three sites and a tier, pulls through the caches, warming, upstream outage, DTR registration (starts and stops the cluster)
 	tests/e2e/run.sh
 
 cluster-up: ## Start the local single-node Kubernetes (kubeconfig at .cluster/kubeconfig)
