@@ -442,12 +442,16 @@ start_daemon() {
     log "    $name already running (pid $(<"$STATE/run/$name.pid"))"
     return 0
   fi
-  setsid "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
-  echo $! > "$STATE/run/$name.pid"
-  # Until the forked shell has exec'd the daemon, its command line is this script's: on a
-  # loaded machine a liveness check could read that and take the daemon for dead.
-  local tries=50
-  until pid_alive "$name" "$bin" || ! running "$!" || (( --tries == 0 )); do sleep 0.1; done
+  local pidfile=$STATE/run/$name.pid
+  rm -f "$pidfile"
+  # setsid forks when it starts as a process-group leader (under a shell with job control), and
+  # then $! is not the daemon: the shell that becomes the daemon writes its own pid.
+  # shellcheck disable=SC2016  # expanded by that shell
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$bin" "$@" >>"$STATE/logs/$name.log" 2>&1 </dev/null &
+  # Until that shell has exec'd the daemon, its command line is not the daemon's: on a loaded
+  # machine a liveness check could read it and take the daemon for dead.
+  local tries=100
+  until pid_alive "$name" "$bin" || (( --tries == 0 )); do sleep 0.1; done
 }
 
 # await NAME BINARY TIMEOUT DESCRIPTION COMMAND...: waits for COMMAND, failing early with the
@@ -572,7 +576,8 @@ supervised() {
     if (await "$name" "$bin" 60 healthz curl -fsk --max-time 3 "https://127.0.0.1:$port/healthz"); then
       return 0
     fi
-    pid_alive "$name" "$bin" && exit 1
+    # Never a second one beside a daemon that still runs or holds the port.
+    if pid_alive "$name" "$bin" || ss -Hltn "sport = :$port" | grep -q .; then exit 1; fi
     log "    $name exited at start (try $try of 3); starting it again"
   done
   die "$name exited three times; log: $STATE/logs/$name.log"

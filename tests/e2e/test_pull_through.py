@@ -191,19 +191,28 @@ def sites(deployed):
     return {name: Site(name) for name in SITES}
 
 
-@pytest.fixture(scope="module")
-def image(tmp_path_factory):
-    """A fresh 3-layer image in the stand-in (a new repository each run, so no cache holds it yet)."""
-    layout = tmp_path_factory.mktemp("image") / "layout"
-    repository = "e2e/app-%s" % secrets.token_hex(4)
-    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "3", "--layer-size-kb", "1024"])
+def push_new_image(tmp_path_factory, name, *make_args):
+    """Build an image (make_test_image.py ``make_args``) and push it as a new repository e2e/<name>-<random>:1.
+
+    Returns its repository, manifest (bytes, as the stand-in serves it), blob digests, blob bytes and layer count.
+    """
+    layout = tmp_path_factory.mktemp(name) / "layout"
+    repository = "e2e/%s-%s" % (name, secrets.token_hex(4))
+    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout)] + list(make_args))
     assert code == 0, output
     built = json.loads(output)
     code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout, "docker://localhost:8443/%s:1" % repository)
     assert code == 0, output
     code, manifest = skopeo("inspect", "--raw", "--cert-dir", str(STANDIN / "certdir"), "docker://localhost:8443/%s:1" % repository)
     assert code == 0, manifest
-    return {"repository": repository, "manifest": manifest, "blob_bytes": built["blob_bytes"], "layers": 3}
+    return {"repository": repository, "manifest": manifest.encode(), "blob_bytes": built["blob_bytes"], "layers": len(built["layers"]),
+            "blobs": [built["config"]["digest"]] + [layer["digest"] for layer in built["layers"]]}
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    """A fresh 3-layer image in the stand-in (a new repository each run, so no cache holds it yet)."""
+    return push_new_image(tmp_path_factory, "app", "--layers", "3", "--layer-size-kb", "1024")
 
 
 def test_one_run_deploys_and_verifies_both_sites(deployed):
@@ -230,7 +239,7 @@ def test_first_pull_through_the_cache_matches_upstream(sites, image, tmp_path):
     code, through_cache = skopeo("inspect", "--raw", "--cert-dir", str(site.cert_dir), *site.creds(),
                                  "docker://%s/%s:1" % (site.address, image["repository"]))
     assert code == 0, through_cache
-    assert through_cache == image["manifest"], "the cache serves the upstream's manifest byte for byte"
+    assert through_cache.encode() == image["manifest"], "the cache serves the upstream's manifest byte for byte"
     upstream_layers = [layer["digest"] for layer in json.loads(image["manifest"])["layers"]]
     local_manifest = json.loads((tmp_path / "first" / "blobs" / "sha256" / pulled["digest"].split(":")[1]).read_text())
     assert [layer["digest"] for layer in local_manifest["layers"]] == upstream_layers
@@ -271,15 +280,7 @@ def test_catalog_lists_the_repository(sites, image):
 @pytest.fixture(scope="module")
 def tier_image(tmp_path_factory):
     """A fresh 2-layer image in the stand-in for the tier test: neither tier holds it yet."""
-    layout = tmp_path_factory.mktemp("tier") / "layout"
-    repository = "e2e/tier-%s" % secrets.token_hex(4)
-    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "2", "--layer-size-kb", "512"])
-    assert code == 0, output
-    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout, "docker://localhost:8443/%s:1" % repository)
-    assert code == 0, output
-    code, manifest = skopeo("inspect", "--raw", "--cert-dir", str(STANDIN / "certdir"), "docker://localhost:8443/%s:1" % repository)
-    assert code == 0, manifest
-    return {"repository": repository, "manifest": manifest.encode()}
+    return push_new_image(tmp_path_factory, "tier", "--layers", "2", "--layer-size-kb", "512")
 
 
 def pod_addresses(namespace):
@@ -314,13 +315,7 @@ def test_a_second_tier_pulls_through_the_first_only(sites, tier_image, tmp_path)
 @pytest.fixture(scope="module")
 def warm_image(tmp_path_factory):
     """A fresh 2-layer image in the stand-in for warming: no cache holds it yet."""
-    layout = tmp_path_factory.mktemp("warm") / "layout"
-    repository = "e2e/warm-%s" % secrets.token_hex(4)
-    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "2", "--layer-size-kb", "512"])
-    assert code == 0, output
-    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout, "docker://localhost:8443/%s:1" % repository)
-    assert code == 0, output
-    return {"repository": repository}
+    return push_new_image(tmp_path_factory, "warm", "--layers", "2", "--layer-size-kb", "512")
 
 
 def test_warm_cache_fills_two_sites_and_their_pulls_fetch_nothing_upstream(sites, warm_image, tmp_path):
@@ -405,16 +400,7 @@ def clients(sites):
 @pytest.fixture(scope="module")
 def runnable_image(tmp_path_factory):
     """An image that runs (Debian's static busybox), new in the stand-in: no cache or node holds it yet."""
-    layout = tmp_path_factory.mktemp("runnable") / "layout"
-    repository = "e2e/node-%s" % secrets.token_hex(4)
-    code, output = run([sys.executable, "tests/standin/make_test_image.py", str(layout), "--layers", "1",
-                        "--layer-size-kb", "256", "--executable", "/bin/busybox"])
-    assert code == 0, output
-    built = json.loads(output)
-    code, output = skopeo("copy", "--dest-cert-dir", str(STANDIN / "certdir"), "oci:%s:1" % layout,
-                          "docker://localhost:8443/%s:1" % repository)
-    assert code == 0, output
-    return {"repository": repository, "blobs": [built["config"]["digest"]] + [layer["digest"] for layer in built["layers"]]}
+    return push_new_image(tmp_path_factory, "node", "--layers", "1", "--layer-size-kb", "256", "--executable", "/bin/busybox")
 
 
 @pytest.fixture(scope="module")
