@@ -181,6 +181,8 @@ BAD_INPUTS = [
     ("client users on the dtr flavor", {"dtr_cache_client_users": [{"username": "dev", "password": "client-secret-1"}]},
      "dtr_cache_client_users is for dtr_cache_flavor distribution"),
     ("fingerprint mismatch", {"dtr_cache_ca_fingerprint": ["AB" * 32]}, "put its fingerprint in dtr_cache_ca_fingerprint"),
+    ("a tier's CA file not written yet", {"dtr_cache_ca_file": "/nonexistent/site-a-ca.pem"},
+     "dtr_cache_ca_file /nonexistent/site-a-ca.pem is not a file on the controller. If it is the CA another site"),
 ]
 
 
