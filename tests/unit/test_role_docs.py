@@ -1,6 +1,7 @@
 """Each role's defaults, argument specs and generated README agree, and the roles share no variable."""
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -48,3 +49,11 @@ def test_the_roles_share_no_variable():
 def test_generated_readme_is_current():
     result = subprocess.run([sys.executable, str(ROOT / "tests" / "tools" / "role_readme.py"), "--check"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_warm_cache_playbook_variables_are_known_to_the_roles():
+    """The check for misspelt variables knows exactly the variables warm-cache.yml documents."""
+    header = (ROOT / "playbooks" / "warm-cache.yml").read_text()
+    documented = sorted(set(re.findall(r"^#   (dtr_cache_warm_[a-z_]+) ", header, re.MULTILINE)))
+    known = yaml.safe_load((ROOT / "roles" / "dtr_cache" / "vars" / "main.yml").read_text())["_dtr_cache_playbook_variables"]
+    assert documented and sorted(known) == documented
