@@ -31,6 +31,16 @@ RETRYABLE_STATUS = (429,)
 # --- base URL ---------------------------------------------------------------------------------------------------
 
 
+def login_argument_spec():
+    """The options of the registry modules that say how to log in and where to connect."""
+    return dict(
+        username=dict(type='str'),
+        password=dict(type='str', no_log=True),
+        allow_foreign_token_realm=dict(type='bool', default=False, no_log=False),
+        connect_to=dict(type='str'),
+    )
+
+
 def normalize_base_url(url):
     """``(base_url, scheme, host, port)``; refuses anything but an http(s) root URL."""
     parts, host, port = http_common.split_url(url, ('https', 'http'), 'https://cache.example.com:30443')

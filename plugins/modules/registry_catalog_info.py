@@ -599,11 +599,8 @@ def module_kwargs():
         page_size=dict(type='int', default=100),
         max_pages=dict(type='int', default=100),
         expect_repositories=dict(type='list', elements='str', default=[]),
-        username=dict(type='str'),
-        password=dict(type='str', no_log=True),
-        allow_foreign_token_realm=dict(type='bool', default=False, no_log=False),
-        connect_to=dict(type='str'),
     )
+    argument_spec.update(registry_client.login_argument_spec())
     argument_spec.update(http_common.connection_argument_spec(timeout=10, validate_certs=True))
     return dict(
         argument_spec=argument_spec,

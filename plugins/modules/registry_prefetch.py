@@ -730,11 +730,8 @@ def module_kwargs():
         images=dict(type='list', elements='str', required=True),
         platforms=dict(type='list', elements='str', default=['linux/amd64']),
         concurrency=dict(type='int', default=4),
-        username=dict(type='str'),
-        password=dict(type='str', no_log=True),
-        allow_foreign_token_realm=dict(type='bool', default=False, no_log=False),
-        connect_to=dict(type='str'),
     )
+    argument_spec.update(registry_client.login_argument_spec())
     argument_spec.update(http_common.connection_argument_spec(timeout=300, validate_certs=True))
     return dict(
         argument_spec=argument_spec,
