@@ -108,6 +108,8 @@ class Route(object):
     def __init__(self, base, address=None):
         self.base = base
         self.address = address
+        # What the connections reach, for messages: the address, else the URL's host.
+        self.connect_host = address or urlsplit(base).hostname
         self.send_to = None
         if address:
             parts = urlsplit(base)

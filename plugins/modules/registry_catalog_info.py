@@ -326,7 +326,6 @@ class RegistryProbe(object):
         self.params = module.params
         self.base = base
         self.route = route
-        self.address = route.address
         self.scheme = scheme
         self.host = host
         self.port = port
@@ -373,7 +372,7 @@ class RegistryProbe(object):
         der = self.peer_der
         if not der:
             try:
-                der = tls.fetch_peer_certificate(self.address or self.host, self.port, timeout=self.params['timeout'],
+                der = tls.fetch_peer_certificate(self.route.connect_host, self.port, timeout=self.params['timeout'],
                                                  server_name=self.host, deadline=self.deadline)
             except (tls.TLSCheckError, OSError, ValueError) as exc:
                 self.module.warn('Cannot read the certificate served by {0}: {1}'.format(self.base, to_native(exc)))
@@ -389,7 +388,7 @@ class RegistryProbe(object):
 
     def where(self):
         """The registry as messages name it: its URL and the address connected to."""
-        return '{0} ({1}:{2})'.format(self.base, self.address or self.host, self.port)
+        return '{0} ({1}:{2})'.format(self.base, self.route.connect_host, self.port)
 
     def trust_failure(self, error):
         """The message of a certificate that is not trusted: what the server presents and which CA was expected."""
@@ -422,7 +421,7 @@ class RegistryProbe(object):
             return self.trust_failure(error)
         if error.kind == tls.KIND_HOSTNAME:
             return self.hostname_failure(error)
-        return http_common.connection_failure(error, 'Cannot reach {0}'.format(self.base), self.address or self.host, self.port,
+        return http_common.connection_failure(error, 'Cannot reach {0}'.format(self.base), self.route.connect_host, self.port,
                                               self.params['timeout'], hints=CONNECTION_HINTS)
 
     @staticmethod

@@ -478,7 +478,7 @@ class Registry(object):
                                       headers=headers, unredirected_headers=['Authorization'])
         except tls.TLSCheckError as error:
             raise http_common.connection_failure(
-                error, 'Cannot reach {0}'.format(self.base), self.route.address or self.host, self.port, self.params['timeout'],
+                error, 'Cannot reach {0}'.format(self.base), self.route.connect_host, self.port, self.params['timeout'],
                 trust=http_common.trust_source(self.params['ca_path'], self.params['ca_content']), hints=CONNECTION_HINTS)
 
     def token_get(self, url, authorization):

@@ -38,6 +38,22 @@ JSON
 build "$work/pause.json" "$DTRC_IMAGES/pause.tar" "$IMG_SRC/pause.c"
 
 # --- distribution ---------------------------------------------------------------------------
+# registry_entries CONFIG_PATH: the image entries both distribution images have: the CA bundle,
+# the registry user (uid 1000, owner of the storage so pods can run as non-root), name
+# resolution, the upstream image's default config (filesystem storage, port 5000) at
+# CONFIG_PATH, /tmp and the storage directory.
+registry_entries() {
+  cat <<JSON
+  {"path": "etc/ssl/certs/ca-certificates.crt", "src": "/etc/ssl/certs/ca-certificates.crt", "mode": "0644"},
+  {"path": "etc/passwd", "text": "root:x:0:0:root:/root:/sbin/nologin\nregistry:x:1000:1000:registry:/var/lib/registry:/sbin/nologin\n"},
+  {"path": "etc/group", "text": "root:x:0:\nregistry:x:1000:\n"},
+  {"path": "etc/nsswitch.conf", "text": "hosts: files dns\n"},
+  {"path": "$1", "text": "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n"},
+  {"path": "tmp", "type": "dir", "mode": "1777"},
+  {"path": "var/lib/registry", "type": "dir", "mode": "0755", "uid": 1000, "gid": 1000}
+JSON
+}
+
 registry_bin=/usr/bin/docker-registry
 want=${REGISTRY_IMAGE##*:}
 have=$("$registry_bin" --version | awk '{print $3}')
@@ -49,8 +65,6 @@ fi
 # the dynamic loader looks them up.
 libs=$(ldd "$registry_bin" | awk '/=>/ {print $3} /^[[:space:]]*\/[^ ]*ld-linux/ {print $1}' | sort -u)
 lib_entries=$(for l in $libs; do printf '  {"path": "%s", "src": "%s", "mode": "0755"},\n' "${l#/}" "$l"; done)
-# The image's own config.yml is the upstream image's default: filesystem storage, port 5000.
-# uid 1000 ("registry") owns the storage so pods can run as non-root.
 cat > "$work/distribution.json" <<JSON
 {"name": "$REGISTRY_IMAGE",
  "config": {"Entrypoint": ["/usr/bin/docker-registry"],
@@ -62,13 +76,7 @@ cat > "$work/distribution.json" <<JSON
  "entries": [
   {"path": "usr/bin/docker-registry", "src": "$registry_bin", "mode": "0755"},
 $lib_entries
-  {"path": "etc/ssl/certs/ca-certificates.crt", "src": "/etc/ssl/certs/ca-certificates.crt", "mode": "0644"},
-  {"path": "etc/passwd", "text": "root:x:0:0:root:/root:/sbin/nologin\nregistry:x:1000:1000:registry:/var/lib/registry:/sbin/nologin\n"},
-  {"path": "etc/group", "text": "root:x:0:\nregistry:x:1000:\n"},
-  {"path": "etc/nsswitch.conf", "text": "hosts: files dns\n"},
-  {"path": "etc/docker/registry/config.yml", "text": "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n"},
-  {"path": "tmp", "type": "dir", "mode": "1777"},
-  {"path": "var/lib/registry", "type": "dir", "mode": "0755", "uid": 1000, "gid": 1000}
+$(registry_entries etc/docker/registry/config.yml)
  ]}
 JSON
 [[ -f /etc/ssl/certs/ca-certificates.crt ]] || { echo "images: ca-certificates is missing" >&2; exit 1; }
@@ -138,8 +146,7 @@ else
 fi
 # Upstream's image layout: /bin/registry, config at /etc/distribution/config.yml, storage at
 # /var/lib/registry, traces not exported (the default exporter dials localhost:4318 and logs
-# every failure). The config matches the 2.8.2 image's so the two start alike; uid 1000 owns
-# the storage so pods can run as non-root, as with the 2.8.2 image.
+# every failure). Its other entries are the 2.8.2 image's, so the two start alike.
 cat > "$work/distribution-v3.json" <<JSON
 {"name": "$REGISTRY_V3_IMAGE",
  "config": {"Entrypoint": ["/bin/registry"],
@@ -151,13 +158,7 @@ cat > "$work/distribution-v3.json" <<JSON
                     "OTEL_TRACES_EXPORTER=none"]},
  "entries": [
   {"path": "bin/registry", "src": "$DTRC_REGISTRY_V3_BIN", "mode": "0755"},
-  {"path": "etc/ssl/certs/ca-certificates.crt", "src": "/etc/ssl/certs/ca-certificates.crt", "mode": "0644"},
-  {"path": "etc/passwd", "text": "root:x:0:0:root:/root:/sbin/nologin\nregistry:x:1000:1000:registry:/var/lib/registry:/sbin/nologin\n"},
-  {"path": "etc/group", "text": "root:x:0:\nregistry:x:1000:\n"},
-  {"path": "etc/nsswitch.conf", "text": "hosts: files dns\n"},
-  {"path": "etc/distribution/config.yml", "text": "version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n"},
-  {"path": "tmp", "type": "dir", "mode": "1777"},
-  {"path": "var/lib/registry", "type": "dir", "mode": "0755", "uid": 1000, "gid": 1000}
+$(registry_entries etc/distribution/config.yml)
  ]}
 JSON
 build "$work/distribution-v3.json" "$DTRC_IMAGES/distribution-v3.tar" "$DTRC_REGISTRY_V3_BIN" /etc/ssl/certs/ca-certificates.crt

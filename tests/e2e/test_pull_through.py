@@ -9,6 +9,7 @@ Needs the cluster and the stand-in running (`make e2e` starts and stops them). T
 """
 
 import base64
+import functools
 import hashlib
 import json
 import os
@@ -77,8 +78,14 @@ def client_login(site):
     return (users[0]["username"], users[0]["password"]) if users else None
 
 
+@functools.lru_cache(maxsize=None)
+def core_api():
+    """One client of the local cluster's API for the whole run."""
+    return kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+
+
 def node_port(namespace):
-    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    api = core_api()
     return api.read_namespaced_service("dtr-cache", namespace).spec.ports[0].node_port
 
 
@@ -155,7 +162,7 @@ class Site:
 
     def blob_gets_served(self, repository):
         """How many blob GETs of ``repository`` the site's pods answered (the registry's access log)."""
-        api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+        api = core_api()
         served = re.compile(r'"GET /v2/%s/blobs/sha256:[0-9a-f]{64} HTTP' % re.escape(repository))
         return sum(len(served.findall(api.read_namespaced_pod_log(pod.metadata.name, self.namespace)))
                    for pod in api.list_namespaced_pod(self.namespace).items)
@@ -284,7 +291,7 @@ def tier_image(tmp_path_factory):
 
 
 def pod_addresses(namespace):
-    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    api = core_api()
     return {pod.status.pod_ip for pod in api.list_namespaced_pod(namespace).items}
 
 
@@ -343,7 +350,7 @@ def test_warm_cache_fills_two_sites_and_their_pulls_fetch_nothing_upstream(sites
 
 def test_a_rollout_during_an_upstream_outage_leaves_the_last_pod_serving(sites, image, tmp_path):
     site = sites["site-a"]
-    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    api = core_api()
     before = {pod.metadata.name for pod in api.list_namespaced_pod(site.namespace).items}
     code, output = run(["tests/standin/down.sh"])
     assert code == 0, output
@@ -405,7 +412,7 @@ def runnable_image(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pods():
-    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    api = core_api()
     api.create_namespace(kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=POD_NAMESPACE)))
     yield api
     api.delete_namespace(POD_NAMESPACE)
@@ -519,7 +526,7 @@ def test_remove_playbook_unregisters_and_deletes_what_it_created(sites):
     code, output = playbook("remove-cache.yml")
     assert code == 0, output[-4000:]
     assert standin_caches() == {}
-    api = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig")))
+    api = core_api()
     remaining = {ns.metadata.name for ns in api.list_namespace().items if ns.status.phase != "Terminating"}
     assert not {site.namespace for site in sites.values()} & remaining
     code, output = playbook("remove-cache.yml")
