@@ -29,10 +29,13 @@ root=.build/sanity/ansible_collections/dtr/cache
 rm -rf .build/sanity
 mkdir -p "$root"
 git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$root"
-# certificate_pipe imports community.crypto's module_utils; ansible-test finds it next to this collection.
+# certificate_pipe and k8s_apply import community.crypto's and kubernetes.core's module_utils; ansible-test
+# finds them next to this collection.
 site=$(.venv/bin/python -c 'import ansible, os; print(os.path.dirname(os.path.dirname(ansible.__file__)))')
 mkdir -p .build/sanity/ansible_collections/community
 cp -r "$site/ansible_collections/community/crypto" .build/sanity/ansible_collections/community/
+mkdir -p .build/sanity/ansible_collections/kubernetes
+cp -r "$site/ansible_collections/kubernetes/core" .build/sanity/ansible_collections/kubernetes/
 cd "$root"
 # ansible-test takes its file list from git.
 git init --quiet && git add --all

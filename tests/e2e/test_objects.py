@@ -1,6 +1,9 @@
-"""What the role removes on the local Kubernetes: exposure objects it no longer needs, and only
-objects that carry its labels, never a user's own object of the same kind and name."""
+"""What the role changes on the local Kubernetes: exposure objects it no longer needs and fields no
+setting asks for any more go, only objects that carry its labels are removed (never a user's own
+object of the same kind and name), Secrets change without their values in the output, and a
+failed rollout explains itself."""
 
+import base64
 import json
 import os
 import pathlib
@@ -20,12 +23,13 @@ SITE = {"dtr_cache_namespace": NAMESPACE, "dtr_cache_external_host": "cache.obje
         "dtr_cache_register": False, "dtr_cache_client_ca_dest": ""}
 
 
-def role(tmp_path, expect_success=True, **variables):
+def role(tmp_path, expect_success=True, options=(), **variables):
     extra = tmp_path / "vars.json"
     extra.write_text(json.dumps(dict(SITE, **variables)))
     result = subprocess.run(
         [str(BIN / "ansible-playbook"), "-i", "inventories/local", "-l", "site-b", "playbooks/%s" % (
-            "remove-cache.yml" if variables.get("dtr_cache_state") == "absent" else "deploy-cache.yml"), "-e", "@%s" % extra],
+            "remove-cache.yml" if variables.get("dtr_cache_state") == "absent" else "deploy-cache.yml"), "-e", "@%s" % extra]
+        + list(options),
         capture_output=True, text=True, cwd=str(ROOT), timeout=600, check=False,
         env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"))
     output = result.stdout + result.stderr
@@ -36,7 +40,8 @@ def role(tmp_path, expect_success=True, **variables):
 @pytest.fixture(scope="module")
 def api():
     client = kubernetes.config.new_client_from_config(config_file=str(STATE / "kubeconfig"))
-    return kubernetes.client.CoreV1Api(client), kubernetes.client.NetworkingV1Api(client), kubernetes.client.CustomObjectsApi(client)
+    return (kubernetes.client.CoreV1Api(client), kubernetes.client.NetworkingV1Api(client), kubernetes.client.CustomObjectsApi(client),
+            kubernetes.client.AppsV1Api(client))
 
 
 def routes(custom):
@@ -45,7 +50,7 @@ def routes(custom):
 
 
 def test_removal_follows_the_settings_and_spares_what_is_not_the_roles(api, tmp_path):
-    core, networking, custom = api
+    core, networking, custom = api[:3]
     # The user's namespace with the user's own Ingress that happens to share the cache's name.
     core.create_namespace({"metadata": {"name": NAMESPACE}})
     networking.create_namespaced_ingress(NAMESPACE, {
@@ -91,3 +96,32 @@ def test_a_failed_rollout_explains_itself_and_the_last_good_pod_keeps_serving(ap
         role(tmp_path, dtr_cache_expose="clusterip", dtr_cache_namespace=NAMESPACE + "-bad")
     finally:
         core.delete_namespace(NAMESPACE + "-bad")
+
+
+def test_a_setting_taken_away_leaves_the_object_and_a_changed_secret_shows_only_its_keys(api, tmp_path):
+    core, apps = api[0], api[3]
+    namespace = NAMESPACE + "-apply"
+    site = dict(dtr_cache_expose="clusterip", dtr_cache_namespace=namespace)
+    try:
+        role(tmp_path, dtr_cache_pod_annotations={"example.com/team": "cache"}, dtr_cache_node_selector={"kubernetes.io/os": "linux"},
+             **site)
+        template = apps.read_namespaced_deployment("dtr-cache", namespace).spec.template
+        assert template.metadata.annotations["example.com/team"] == "cache"
+        assert template.spec.node_selector == {"kubernetes.io/os": "linux"}
+        old_config = core.read_namespaced_secret("dtr-cache-config", namespace).data["config.yaml"]
+
+        output = role(tmp_path, options=["--diff", "-v"], dtr_cache_log_level="debug", **site)
+        template = apps.read_namespaced_deployment("dtr-cache", namespace).spec.template
+        assert "example.com/team" not in template.metadata.annotations, "server-side apply removes what no setting asks for"
+        assert template.spec.node_selector is None
+        new_config = core.read_namespaced_secret("dtr-cache-config", namespace).data["config.yaml"]
+        assert new_config != old_config
+        assert "--- before: Secret/%s/dtr-cache-config" % namespace in output
+        assert "config.yaml: '*** (before)'" in output and "config.yaml: '*** (after)'" in output
+        http_secret = [line for line in base64.b64decode(new_config).decode().splitlines() if "secret:" in line][0].split(":", 1)[1]
+        for value in (old_config, new_config, http_secret.strip()):
+            assert value not in output, "a Secret's value reached the output"
+        assert "--- before: Deployment/%s/dtr-cache" % namespace in output
+        assert "example.com/team" in output.split("--- before: Deployment/%s/dtr-cache" % namespace)[1], "the diff shows the annotation go"
+    finally:
+        core.delete_namespace(namespace)

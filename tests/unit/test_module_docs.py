@@ -15,7 +15,7 @@ COLLECTION = "dtr.cache"
 # ansible-doc plugin type -> directory under plugins/
 KINDS = {"module": "modules", "filter": "filter", "test": "test"}
 EXPECTED = {
-    "module": ["certificate_pipe", "dtr_ca", "dtr_content_cache", "registry_catalog_info", "registry_prefetch"],
+    "module": ["certificate_pipe", "dtr_ca", "dtr_content_cache", "k8s_apply", "registry_catalog_info", "registry_prefetch"],
     "filter": ["cache_sans", "htpasswd", "pending_objects", "unknown_names"],
     "test": ["covered_by"],
 }
