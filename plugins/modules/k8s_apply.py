@@ -78,7 +78,7 @@ options:
     description:
       - After the apply (or with an empty O(definition), alone), wait until this Deployment has rolled out, whether or
         not this call changed it. Done means what C(kubectl rollout status) waits for; the Deployment and the pods of
-        its newest ReplicaSet are read twice a second.
+        its newest ReplicaSet are read five times a second for the first ten seconds, then once a second.
       - Fails when the time is up, and at once when a container of a pod of the newest ReplicaSet waits with one of
         O(wait_rollout.stuck_reasons). Pods of older ReplicaSets keep serving either way; the result's RV(rollout)
         tells which case it was.
@@ -182,7 +182,8 @@ else:
 
 SECRET_FIELDS = ('data', 'stringData')
 MASK = '***'
-POLL_SECONDS = 0.5
+# Most rollouts end within seconds: read often at first, then once a second.
+POLL_SECONDS = ((10, 0.2), (None, 1.0))
 STUCK_REASONS = ('CrashLoopBackOff', 'ImagePullBackOff', 'ErrImageNeverPull', 'InvalidImageName', 'CreateContainerConfigError')
 REVISION = 'deployment.kubernetes.io/revision'
 
@@ -324,7 +325,9 @@ def wait_rollout(client, service, options):
         stuck = [] if complete else stuck_reasons(newest_pods(client, service, deployment), options['stuck_reasons'])
         if complete or stuck or time.monotonic() >= deadline:
             return dict(complete=complete, stuck=stuck, seconds=round(time.monotonic() - begin, 2))
-        time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+        elapsed = time.monotonic() - begin
+        interval = next(seconds for until, seconds in POLL_SECONDS if until is None or elapsed < until)
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
 def module_kwargs():
