@@ -77,8 +77,9 @@ options:
   wait_rollout:
     description:
       - After the apply (or with an empty O(definition), alone), wait until this Deployment has rolled out, whether or
-        not this call changed it. Done means what C(kubectl rollout status) waits for; the Deployment and the pods of
-        its newest ReplicaSet are read five times a second for the first ten seconds, then once a second.
+        not this call changed it. Done means what C(kubectl rollout status) waits for. The Deployment is read five
+        times a second for the first ten seconds, then once a second; the pods of its newest ReplicaSet once a
+        second.
       - Fails when the time is up, and at once when a container of a pod of the newest ReplicaSet waits with one of
         O(wait_rollout.stuck_reasons). Pods of older ReplicaSets keep serving either way; the result's RV(rollout)
         tells which case it was.
@@ -315,18 +316,24 @@ def stuck_reasons(pods, reasons):
 
 
 def wait_rollout(client, service, options):
-    """Read the Deployment and its newest pods until it rolled out, a pod is stuck, or the time is up."""
+    """Read the Deployment until it rolled out, a new pod is stuck, or the time is up.
+
+    The pods, two more lists, are read at most once a second: a stuck pod stays stuck.
+    """
     deployments = service.find_resource('Deployment', 'apps/v1', fail=True)
     begin = time.monotonic()
     deadline = begin + options['timeout']
+    pods_read = stuck = None
     while True:
+        now = time.monotonic()
         deployment = client.get(deployments, name=options['name'], namespace=options['namespace']).to_dict()
         complete = rolled_out(deployment)
-        stuck = [] if complete else stuck_reasons(newest_pods(client, service, deployment), options['stuck_reasons'])
-        if complete or stuck or time.monotonic() >= deadline:
-            return dict(complete=complete, stuck=stuck, seconds=round(time.monotonic() - begin, 2))
-        elapsed = time.monotonic() - begin
-        interval = next(seconds for until, seconds in POLL_SECONDS if until is None or elapsed < until)
+        if not complete and (pods_read is None or now - pods_read >= 1):
+            pods_read = now
+            stuck = stuck_reasons(newest_pods(client, service, deployment), options['stuck_reasons'])
+        if complete or stuck or now >= deadline:
+            return dict(complete=complete, stuck=[] if complete else stuck, seconds=round(now - begin, 2))
+        interval = next(seconds for until, seconds in POLL_SECONDS if until is None or now - begin < until)
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
 
