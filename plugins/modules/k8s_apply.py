@@ -375,19 +375,21 @@ def main(module=None):
     except CoreException as exc:
         module.fail_json(msg=str(exc))
     objects, changed, diffs = apply_all(k8s, service)
-    result = dict(changed=bool(changed), objects=objects, changed_objects=changed)
+    # What a failed wait reports: what was applied, not every object, so the message comes first.
+    summary = dict(changed=bool(changed), changed_objects=changed)
     if diffs:
-        result['diff'] = diffs
+        summary['diff'] = diffs
     options = module.params['wait_rollout']
     if options and not module.check_mode:
         try:
-            result['rollout'] = rollout = wait_rollout(client, service, options)
+            summary['rollout'] = rollout = wait_rollout(client, service, options)
         except Exception as exc:  # the kubernetes client's errors have no common base besides Exception
-            module.fail_json(msg='Reading the rollout of Deployment {namespace}/{name} failed: {0}'.format(exc, **options), **result)
+            module.fail_json(msg='Reading the rollout of Deployment {namespace}/{name} failed: {0}'.format(exc, **options), **summary)
         if not rollout['complete']:
             why = ('a new pod cannot start ({0})'.format(', '.join(rollout['stuck'])) if rollout['stuck']
                    else 'not rolled out within {0} s'.format(options['timeout']))
-            module.fail_json(msg='Deployment {namespace}/{name}: {0}'.format(why, **options), **result)
+            module.fail_json(msg='Deployment {namespace}/{name}: {0}'.format(why, **options), **summary)
+    result = dict(summary, objects=objects)
     module.exit_json(**result)
 
 
