@@ -12,7 +12,7 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 module: k8s_apply
 short_description: Server-side apply of Kubernetes objects, Secrets' data kept out of the output
-version_added: 0.3.0
+version_added: 0.1.0
 author:
   - DTR cache collection maintainers (@dtr-cache)
 description:
@@ -69,6 +69,19 @@ options:
         description: Take over a field that another manager owns, instead of failing.
         type: bool
         default: false
+  take_over_from:
+    description:
+      - Field managers whose updates (not applies) of an object become the apply of O(server_side_apply.field_manager)
+        before it is applied, as C(kubectl apply --server-side) does for the fields of a client-side apply.
+      - Server-side apply removes only fields its own manager set. An object that a client patched before keeps
+        what that client set, even when the definition no longer has it; taking those fields over lets the apply
+        remove them.
+      - The kubernetes Python client, and so M(kubernetes.core.k8s) without O(kubernetes.core.k8s#module:apply),
+        updates as C(OpenAPI-Generator).
+      - Not in check mode.
+    type: list
+    elements: str
+    default: []
   hidden_fields:
     description: Fields left out of each returned object and diff, as in M(kubernetes.core.k8s).
     type: list
@@ -162,6 +175,7 @@ rollout:
 
 import base64
 import copy
+import datetime
 import time
 import traceback
 
@@ -253,6 +267,48 @@ def check_definitions(module, definitions):
             module.fail_json(msg='definition[{0}] needs apiVersion, kind and metadata.name.'.format(index))
 
 
+def merged_fields(ours, theirs):
+    """The union of two managedFields field sets (fieldsV1 trees, whose leaves are empty mappings)."""
+    merged = dict(ours)
+    for key, value in theirs.items():
+        merged[key] = merged_fields(merged.get(key) or {}, value) if value else merged.get(key, {})
+    return merged
+
+
+def owns_fields(entry, managers, operation):
+    """Is this managedFields entry an ``operation`` of one of ``managers`` on the object itself (not status or scale)?"""
+    return entry.get('manager') in managers and entry.get('operation') == operation and not entry.get('subresource')
+
+
+def takeover_patch(live, manager, former):
+    """The JSON patch that moves the fields ``former`` managers updated into ``manager``'s apply entry, or None."""
+    entries = live['metadata'].get('managedFields') or []
+    taken = [entry for entry in entries if owns_fields(entry, former, 'Update')]
+    if not taken:
+        return None
+    kept = [copy.deepcopy(entry) for entry in entries if entry not in taken]
+    ours = next((entry for entry in kept if owns_fields(entry, [manager], 'Apply')), None)
+    if ours is None:
+        now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+        ours = dict(manager=manager, operation='Apply', apiVersion=live['apiVersion'], fieldsType='FieldsV1', fieldsV1={}, time=now)
+        kept.append(ours)
+    for entry in taken:
+        ours['fieldsV1'] = merged_fields(ours.get('fieldsV1') or {}, entry.get('fieldsV1') or {})
+    # The test makes the patch fail rather than overwrite a change made since the object was read.
+    return [dict(op='test', path='/metadata/resourceVersion', value=live['metadata']['resourceVersion']),
+            dict(op='replace', path='/metadata/managedFields', value=kept)]
+
+
+def take_over(module, service, definition):
+    resource = service.find_resource(definition['kind'], definition['apiVersion'], fail=True)
+    live = service.retrieve(resource, definition)
+    patch = live and takeover_patch(live.to_dict(), module.params['server_side_apply']['field_manager'], module.params['take_over_from'])
+    if patch:
+        metadata = definition['metadata']
+        service.client.patch(resource, patch, name=metadata['name'], namespace=metadata.get('namespace'),
+                             content_type='application/json-patch+json')
+
+
 def apply_all(module, service):
     """Apply each object in order; stop at the first the API server refuses."""
     params = dict(module.params, apply=True, state='present', wait=False, label_selectors=None)
@@ -260,8 +316,10 @@ def apply_all(module, service):
     for definition in module.params['definition']:
         name = object_name(definition)
         try:
+            if module.params['take_over_from'] and not module.check_mode:
+                take_over(module, service, definition)
             outcome = perform_action(service, copy.deepcopy(definition), params)
-        except CoreException as exc:
+        except Exception as exc:  # kubernetes.core's CoreException, or the kubernetes client's errors
             module.fail_json(msg='{0}: {1}'.format(name, exc), changed_objects=changed)
         secret = definition['kind'] == 'Secret'
         objects.append(mask_secret(outcome['result']) if secret else outcome['result'])
@@ -347,6 +405,7 @@ def module_kwargs():
             default=dict(field_manager='dtr.cache', force_conflicts=True),
             options=dict(field_manager=dict(type='str', required=True), force_conflicts=dict(type='bool', default=False)),
         ),
+        take_over_from=dict(type='list', elements='str', default=[]),
         hidden_fields=dict(type='list', elements='str', default=['metadata.managedFields']),
         wait_rollout=dict(
             type='dict',

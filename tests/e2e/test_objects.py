@@ -125,3 +125,22 @@ def test_a_setting_taken_away_leaves_the_object_and_a_changed_secret_shows_only_
         assert "example.com/team" in output.split("--- before: Deployment/%s/dtr-cache" % namespace)[1], "the diff shows the annotation go"
     finally:
         core.delete_namespace(namespace)
+
+
+def test_fields_an_earlier_version_patched_in_go_at_the_next_change(api, tmp_path):
+    apps = api[3]
+    namespace = NAMESPACE + "-takeover"
+    site = dict(dtr_cache_expose="clusterip", dtr_cache_namespace=namespace)
+    try:
+        role(tmp_path, **site)
+        # What an earlier version left: it patched its objects through the kubernetes client (field
+        # manager OpenAPI-Generator, as this test's client), here with a setting since taken away.
+        apps.patch_namespaced_deployment("dtr-cache", namespace, {"spec": {"template": {"metadata": {
+            "annotations": {"example.com/removed-setting": "x"}}}}})
+        role(tmp_path, dtr_cache_log_level="debug", **site)
+        deployment = apps.read_namespaced_deployment("dtr-cache", namespace)
+        assert "example.com/removed-setting" not in deployment.spec.template.metadata.annotations
+        managers = [(entry.manager, entry.operation) for entry in deployment.metadata.managed_fields if not entry.subresource]
+        assert ("dtr.cache", "Apply") in managers and ("OpenAPI-Generator", "Update") not in managers, managers
+    finally:
+        api[0].delete_namespace(namespace)

@@ -68,3 +68,39 @@ def test_only_the_reasons_asked_for_stop_the_wait():
     pods = [pod('ContainerCreating'), pod('CrashLoopBackOff'), pod('ErrImageNeverPull', 'CrashLoopBackOff'), {'status': {}}]
     assert k8s_apply.stuck_reasons(pods, k8s_apply.STUCK_REASONS) == ['CrashLoopBackOff', 'ErrImageNeverPull']
     assert k8s_apply.stuck_reasons(pods, ['ImagePullBackOff']) == []
+
+
+def managed(manager, operation, fields, subresource=None):
+    entry = {'manager': manager, 'operation': operation, 'apiVersion': 'apps/v1', 'fieldsType': 'FieldsV1', 'fieldsV1': fields,
+             'time': '2026-01-01T00:00:00Z'}
+    if subresource:
+        entry['subresource'] = subresource
+    return entry
+
+
+def live_object(*entries):
+    return {'apiVersion': 'apps/v1', 'kind': 'Deployment', 'metadata': {'name': 'd', 'resourceVersion': '42', 'managedFields': list(entries)}}
+
+
+def test_fields_a_former_client_updated_become_the_apply_managers():
+    ours = managed('dtr.cache', 'Apply', {'f:metadata': {'f:labels': {'f:app': {}}}, 'f:spec': {'f:replicas': {}}})
+    old = managed('OpenAPI-Generator', 'Update', {'f:metadata': {'f:annotations': {'f:example.com/x': {}}, 'f:labels': {'f:app': {}}}})
+    status = managed('OpenAPI-Generator', 'Update', {'f:status': {'f:replicas': {}}}, subresource='status')
+    controller = managed('kube-controller-manager', 'Update', {'f:metadata': {'f:annotations': {'f:deployment.kubernetes.io/revision': {}}}})
+    test, replace = k8s_apply.takeover_patch(live_object(ours, old, status, controller), 'dtr.cache', ['OpenAPI-Generator'])
+    assert test == {'op': 'test', 'path': '/metadata/resourceVersion', 'value': '42'}
+    assert replace['op'] == 'replace' and replace['path'] == '/metadata/managedFields'
+    entries = replace['value']
+    assert [entry['manager'] for entry in entries] == ['dtr.cache', 'OpenAPI-Generator', 'kube-controller-manager']
+    assert entries[1] == status and entries[2] == controller, "a status update and other managers stay as they are"
+    assert entries[0]['fieldsV1'] == {'f:metadata': {'f:labels': {'f:app': {}}, 'f:annotations': {'f:example.com/x': {}}},
+                                      'f:spec': {'f:replicas': {}}}
+
+
+def test_a_takeover_makes_the_apply_entry_when_there_is_none_and_is_not_needed_twice():
+    old = managed('OpenAPI-Generator', 'Update', {'f:spec': {'f:replicas': {}}})
+    entries = k8s_apply.takeover_patch(live_object(old), 'dtr.cache', ['OpenAPI-Generator'])[1]['value']
+    assert len(entries) == 1 and entries[0]['manager'] == 'dtr.cache' and entries[0]['operation'] == 'Apply'
+    assert entries[0]['fieldsV1'] == {'f:spec': {'f:replicas': {}}}
+    assert k8s_apply.takeover_patch(live_object(*entries), 'dtr.cache', ['OpenAPI-Generator']) is None
+    assert k8s_apply.takeover_patch(live_object(old), 'dtr.cache', ['someone-else']) is None
