@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.dtr.cache.plugins.modules import certificate_pipe
 from ansible_collections.dtr.cache.plugins.plugin_utils.in_process import InProcessAction
 
 
 class ActionModule(InProcessAction):
-    MODULE = certificate_pipe
+    MODULE = 'certificate_pipe'

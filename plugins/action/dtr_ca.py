@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.dtr.cache.plugins.modules import dtr_ca
 from ansible_collections.dtr.cache.plugins.plugin_utils.in_process import InProcessAction
 
 
 class ActionModule(InProcessAction):
-    MODULE = dtr_ca
+    MODULE = 'dtr_ca'

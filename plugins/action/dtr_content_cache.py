@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.dtr.cache.plugins.modules import dtr_content_cache
 from ansible_collections.dtr.cache.plugins.plugin_utils.in_process import InProcessAction
 
 
 class ActionModule(InProcessAction):
-    MODULE = dtr_content_cache
+    MODULE = 'dtr_content_cache'

@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.dtr.cache.plugins.modules import k8s_apply
 from ansible_collections.dtr.cache.plugins.plugin_utils.in_process import InProcessAction
 
 
 class ActionModule(InProcessAction):
-    MODULE = k8s_apply
+    MODULE = 'k8s_apply'

@@ -7,9 +7,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.dtr.cache.plugins.modules import registry_catalog_info
 from ansible_collections.dtr.cache.plugins.plugin_utils.in_process import InProcessAction
 
 
 class ActionModule(InProcessAction):
-    MODULE = registry_catalog_info
+    MODULE = 'registry_catalog_info'

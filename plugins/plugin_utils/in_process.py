@@ -14,6 +14,7 @@ module is executed as usual.
 
 from __future__ import annotations
 
+import importlib
 import os
 
 from ansible.module_utils.basic import remove_values
@@ -78,8 +79,11 @@ class InProcessModule:
 class InProcessAction(ActionBase):
     """Action plugin of a module whose ``main(module=None)`` accepts the module object to use.
 
-    ``MODULE`` is the module's Python module; ``MODULE.module_kwargs()`` returns the
-    arguments of its AnsibleModule.
+    ``MODULE`` names the module (``plugins/modules/<MODULE>.py``); ``module_kwargs()`` there returns the
+    arguments of its AnsibleModule. The module is imported when the task runs, in the task's worker:
+    Ansible's linear strategy loads every task's action plugin in ansible-playbook's own process, and
+    the libraries a module imports there would make that process, and so each fork of it, larger
+    and slower.
     """
 
     MODULE = None
@@ -102,7 +106,8 @@ class InProcessAction(ActionBase):
         saved = dict(os.environ)
         os.environ.update(environment)
         try:
-            self.MODULE.main(InProcessModule(self, **self.MODULE.module_kwargs()))
+            module = importlib.import_module('ansible_collections.dtr.cache.plugins.modules.' + self.MODULE)
+            module.main(InProcessModule(self, **module.module_kwargs()))
             raise AssertionError('{0} returned without exit_json or fail_json'.format(self._task.action))
         except _Exit as exited:
             result.update(exited.result)
