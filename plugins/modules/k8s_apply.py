@@ -381,7 +381,7 @@ def wait_rollout(client, service, options):
     deployments = service.find_resource('Deployment', 'apps/v1', fail=True)
     begin = time.monotonic()
     deadline = begin + options['timeout']
-    pods_read, stuck = None, []
+    pods_read = stuck = None
     while True:
         now = time.monotonic()
         deployment = client.get(deployments, name=options['name'], namespace=options['namespace']).to_dict()
@@ -390,7 +390,7 @@ def wait_rollout(client, service, options):
             pods_read = now
             stuck = stuck_reasons(newest_pods(client, service, deployment), options['stuck_reasons'])
         if complete or stuck or now >= deadline:
-            return dict(complete=complete, stuck=stuck, seconds=round(now - begin, 2))
+            return dict(complete=complete, stuck=[] if complete else stuck, seconds=round(now - begin, 2))
         interval = next(seconds for until, seconds in POLL_SECONDS if until is None or now - begin < until)
         time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
 
