@@ -14,8 +14,10 @@ module is executed as usual.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
+import warnings
 
 from ansible.module_utils.basic import remove_values
 from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
@@ -79,7 +81,7 @@ class InProcessModule:
 class InProcessAction(ActionBase):
     """Action plugin of a module whose ``main(module=None)`` accepts the module object to use.
 
-    ``MODULE`` names the module (``plugins/modules/<MODULE>.py``); ``module_kwargs()`` there returns the
+    ``MODULE`` names the module (``plugins/modules/<MODULE>.py`` of the plugin's collection); ``module_kwargs()`` there returns the
     arguments of its AnsibleModule. The module is imported when the task runs, in the task's worker:
     Ansible's linear strategy loads every task's action plugin in ansible-playbook's own process, and
     the libraries a module imports there would make that process, and so each fork of it, larger
@@ -100,21 +102,37 @@ class InProcessAction(ActionBase):
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
+        # The worker is a fork of ansible-playbook and ends with this task. Its collector would walk
+        # every object inherited from that process each time a full collection runs (the kubernetes
+        # client's import sets one off: about 60 ms); frozen, they are left out, as in a pre-fork server.
+        gc.freeze()
         environment = {}
         self._compute_environment_string(environment)
         self._inventory_hostname = (task_vars or {}).get('inventory_hostname')
         saved = dict(os.environ)
         os.environ.update(environment)
-        try:
-            module = importlib.import_module('ansible_collections.dtr.cache.plugins.modules.' + self.MODULE)
-            module.main(InProcessModule(self, **module.module_kwargs()))
-            raise AssertionError('{0} returned without exit_json or fail_json'.format(self._task.action))
-        except _Exit as exited:
-            result.update(exited.result)
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        # A module process writes Python's warnings (a library's deprecation notice) to a stderr that
+        # Ansible shows only when the module fails; here they would reach the terminal as "errantly
+        # sent data", so they are kept for -vvv instead.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('default')
+            try:
+                module = importlib.import_module(self._module_package() + self.MODULE)
+                module.main(InProcessModule(self, **module.module_kwargs()))
+                raise AssertionError('{0} returned without exit_json or fail_json'.format(self._task.action))
+            except _Exit as exited:
+                result.update(exited.result)
+            finally:
+                os.environ.clear()
+                os.environ.update(saved)
+        for caught_warning in caught:
+            Display().vvv('{0}: {1}'.format(self._task.action, warnings.formatwarning(
+                caught_warning.message, caught_warning.category, caught_warning.filename, caught_warning.lineno).strip()))
         return result
+
+    def _module_package(self):
+        """``ansible_collections.<namespace>.<name>.plugins.modules.``, of the collection this plugin is in."""
+        return type(self).__module__.rsplit('.action.', 1)[0] + '.modules.'
 
     def _runs_here(self):
         """True when the module would run on this machine, as this user, and not in the background."""

@@ -134,3 +134,45 @@ def test_check_mode_and_diff_in_the_task_process(tmp_path, pki):
     assert written['changed'] and dest.read_text() == pki.root.pem
     assert not again['changed']
     assert oct(dest.stat().st_mode & 0o777) == '0o644'
+
+
+NOISY_ACTION = '''
+from ansible_collections.dtr.cache.plugins.plugin_utils.in_process import InProcessAction
+
+
+class ActionModule(InProcessAction):
+    MODULE = 'noisy'
+'''
+
+NOISY_MODULE = '''
+import warnings
+
+
+def module_kwargs():
+    return dict(argument_spec={})
+
+
+def main(module):
+    warnings.warn('a notice from a library', UserWarning)
+    module.exit_json(changed=False)
+'''
+
+
+def test_a_python_warning_in_the_task_process_is_kept_for_verbose_output(tmp_path):
+    """As a module process's stderr is: a library's warning would otherwise reach the terminal as "errantly sent data"."""
+    plugins = tmp_path / 'ansible_collections' / 'test' / 'noisy' / 'plugins'
+    for kind, text in (('action', NOISY_ACTION), ('modules', NOISY_MODULE)):
+        (plugins / kind).mkdir(parents=True)
+        (plugins / kind / 'noisy.py').write_text(text)
+    playbook = tmp_path / 'play.yml'
+    playbook.write_text(yaml.safe_dump([dict(hosts='localhost', gather_facts=False, tasks=[{'test.noisy.noisy': {}}])]))
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH='%s:%s' % (tmp_path, ROOT / '.collections'),
+               ANSIBLE_CONFIG=str(ROOT / 'ansible.cfg'), ANSIBLE_NOCOLOR='1')
+    command = [str(pathlib.Path(sys.executable).parent / 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+               '-e', 'ansible_python_interpreter=%s' % sys.executable, str(playbook)]
+    for verbosity, shown in (([], False), (['-vvv'], True)):
+        done = subprocess.run(command + verbosity, cwd=str(ROOT), env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, universal_newlines=True, timeout=180, check=False)
+        assert done.returncode == 0, done.stdout
+        assert 'errantly sent data' not in done.stdout, done.stdout
+        assert ('test.noisy.noisy: ' in done.stdout and 'UserWarning: a notice from a library' in done.stdout) == shown, done.stdout
