@@ -32,14 +32,14 @@ import importlib
 from ansible.plugins.callback import CallbackBase
 from ansible.plugins.loader import filter_loader, lookup_loader, test_loader
 
-# The libraries of the cluster read (kubernetes.core's k8s lookup), k8s_apply, dtr_ca and
-# registry_catalog_info.
+# What every deploy and verify run imports: the cluster read (kubernetes.core's k8s lookup),
+# dtr_ca and registry_catalog_info. k8s_apply adds kubernetes.core's apply code, only where a run
+# changes something.
 _MODULES = (
     'kubernetes',
     'ansible.module_utils.urls',
     'cryptography.x509',
     'ansible_collections.kubernetes.core.plugins.module_utils.k8s.client',
-    'ansible_collections.dtr.cache.plugins.modules.k8s_apply',
     'ansible_collections.dtr.cache.plugins.modules.dtr_ca',
     'ansible_collections.dtr.cache.plugins.modules.registry_catalog_info',
 )

@@ -32,7 +32,7 @@ PROBE = textwrap.dedent('''
     for name in sys.argv[1:]:
         sys.modules[name] = None
     watched = ('kubernetes', 'ansible_collections.kubernetes.core.plugins.module_utils.k8s.client',
-               'ansible_collections.dtr.cache.plugins.modules.k8s_apply', 'ansible.module_utils.urls')
+               'ansible_collections.dtr.cache.plugins.modules.dtr_ca', 'ansible.module_utils.urls')
     before = [name for name in watched if sys.modules.get(name)]
     from ansible_collections.dtr.cache.plugins.callback.prefork import CallbackModule
     CallbackModule().v2_playbook_on_play_start(None)
@@ -52,7 +52,7 @@ def test_play_start_loads_the_libraries_of_the_tasks_and_freezes_them():
     loaded = probe()
     assert loaded['before'] == []
     assert loaded['after'] == ['kubernetes', 'ansible_collections.kubernetes.core.plugins.module_utils.k8s.client',
-                               'ansible_collections.dtr.cache.plugins.modules.k8s_apply', 'ansible.module_utils.urls']
+                               'ansible_collections.dtr.cache.plugins.modules.dtr_ca', 'ansible.module_utils.urls']
     # Everything loaded so far is frozen: the collector tracks only what was made since.
     assert loaded['frozen'] > 10000 and loaded['tracked'] < 1000, loaded
 
