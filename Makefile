@@ -1,8 +1,7 @@
 # Entry points for people and CI. `make help` lists them.
 SHELL := /bin/bash
-# The distribution's Python 3.11 where there is one: built with profile-guided optimization, it
-# runs Ansible about a sixth faster than an unoptimized build such as pyenv's default
-# (docs/performance.md). Any Python 3.11 works: make setup PYTHON=python3.11.
+# The distribution's Python 3.11 where there is one: it ran the role's no-op about a sixth faster
+# than pyenv's default build (docs/performance.md). Any Python 3.11 works: make setup PYTHON=python3.11.
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3.11) python3.11)
 VENV := .venv
 BIN := $(VENV)/bin
